@@ -1,0 +1,111 @@
+"""Assignments -> tasks -> aspects, each aspect with its points and its check.
+
+An aspect is one grade cell: ``nms_edge_cases`` is graded by the function
+``nms_edge_cases`` in ``medgrade/checks/iou_nms.py``, declared there with
+:func:`aspect`. The decorated function is the check: it takes the student's
+function, prints a short report to stdout and returns the points earned.
+"""
+from __future__ import annotations
+
+import functools
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from .properties import PropertyResult, quiet
+
+
+@dataclass(frozen=True)
+class Aspect:
+    id: str
+    assignment: str
+    task: str
+    points: float
+    kind: str                       # "correct" or "speed"
+    requires: tuple[str, ...]       # aspects that must pass first (a speed aspect's correctness)
+    summary: str
+    check: Callable = field(repr=False, compare=False)
+
+
+ASPECTS: dict[str, Aspect] = {}
+# aspect id -> {student function: points}; weak, so a freed function's id is never reused
+_memo: dict[str, weakref.WeakKeyDictionary] = {}
+
+
+def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
+           requires: Iterable[str] = ()) -> Callable:
+    """Declare a graded aspect. The decorated generator yields PropertyResults in order."""
+
+    def register(body: Callable[..., Iterator[PropertyResult]]) -> Callable[..., float]:
+        aspect_id = body.__name__
+        if aspect_id in ASPECTS:
+            raise ValueError(f"aspect {aspect_id} is declared twice")
+
+        @functools.wraps(body)
+        def check(fn: Callable, *, report: bool = True) -> float:
+            lines: list[str] = []
+            earned = float(points)
+            with quiet():
+                for needed in info.requires:
+                    if _score(needed, fn) < ASPECTS[needed].points:
+                        earned = 0.0
+                        lines.append(f"  ✗ graded only once {needed} earns full points")
+                        break
+                else:
+                    for result in body(fn):
+                        lines.append(_render(result))
+                        if not result.passed:
+                            earned = 0.0
+                            break
+            try:
+                _memo.setdefault(aspect_id, weakref.WeakKeyDictionary())[fn] = earned
+            except TypeError:  # not weakly referenceable: no memo
+                pass
+            if report:
+                print(f"[{aspect_id}] {earned:g} / {points:g} points")
+                print("\n".join(lines))
+            return earned
+
+        info = Aspect(aspect_id, assignment, task, float(points), kind, tuple(requires),
+                      (body.__doc__ or "").strip().splitlines()[0] if body.__doc__ else "", check)
+        ASPECTS[aspect_id] = info
+        return check
+
+    return register
+
+
+def _score(aspect_id: str, fn: Callable) -> float:
+    try:
+        return _memo[aspect_id][fn]
+    except (KeyError, TypeError):
+        return ASPECTS[aspect_id].check(fn, report=False)
+
+
+def _render(result: PropertyResult) -> str:
+    mark = "✓" if result.passed else "✗"
+    count = f" ({result.examples} inputs)" if result.examples > 1 else ""
+    out = [f"  {mark} {result.title}{count if result.passed else ''}"]
+    if not result.passed:
+        if result.counterexample:
+            out.append("    counterexample:")
+            out.extend("      " + line for line in result.counterexample.splitlines())
+        if result.message:
+            out.extend("    " + line for line in result.message.splitlines())
+    return "\n".join(out)
+
+
+def grade(aspect_id: str, fn: Callable) -> float:
+    """Grade ``fn`` on one aspect: prints the report, returns the points earned."""
+    from . import checks  # noqa: F401  (registers every aspect)
+    if aspect_id not in ASPECTS:
+        raise KeyError(f"unknown aspect {aspect_id!r}")
+    return ASPECTS[aspect_id].check(fn)
+
+
+def assignments() -> dict[str, dict[str, list[Aspect]]]:
+    """assignment id -> task -> aspects, in declaration order."""
+    from . import checks  # noqa: F401
+    table: dict[str, dict[str, list[Aspect]]] = {}
+    for a in ASPECTS.values():
+        table.setdefault(a.assignment, {}).setdefault(a.task, []).append(a)
+    return dict(sorted(table.items()))

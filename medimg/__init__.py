@@ -1,0 +1,1 @@
+"""Course helpers: synthetic medical-imaging data and figures (no downloads)."""

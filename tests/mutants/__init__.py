@@ -1,0 +1,58 @@
+"""Known-wrong implementations, written as small edits of the solution code.
+
+A mutant names the function whose answer cell it edits, the text edits
+(each ``old`` must occur exactly once in that cell), the aspects it must
+lose (score 0) and, optionally, aspects it must still pass in full (a slow
+but correct loop keeps the correctness aspect and loses the speed one).
+The same mutants serve the in-process tests and the demo's buggy submission.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import re
+from dataclasses import dataclass, field
+
+from medgrade.notebook import is_answer_cell
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    function: str
+    replace: tuple[tuple[str, str], ...]
+    breaks: tuple[str, ...]
+    keeps: tuple[str, ...] = ()
+    why: str = field(default="", compare=False)
+
+
+MODULES = {
+    "01_conv_arithmetic": "tests.mutants.conv_arithmetic",
+    "05_batchnorm": "tests.mutants.batchnorm",
+    "14_iou_nms": "tests.mutants.iou_nms",
+}
+
+
+def mutants_of(assignment: str) -> list[Mutant]:
+    return list(importlib.import_module(MODULES[assignment]).MUTANTS)
+
+
+def defining_cell(nb, function: str):
+    pattern = re.compile(rf"^(def|class)\s+{re.escape(function)}\b", re.M)
+    cells = [c for c in nb.cells if is_answer_cell(c) and pattern.search(c.source)]
+    if len(cells) != 1:
+        raise LookupError(f"{len(cells)} answer cells define {function!r}")
+    return cells[0]
+
+
+def apply(nb, *mutants: Mutant):
+    """A copy of ``nb`` with the mutants' edits made in their answer cells."""
+    nb = copy.deepcopy(nb)
+    for m in mutants:
+        cell = defining_cell(nb, m.function)
+        for old, new in m.replace:
+            count = cell.source.count(old)
+            if count != 1:
+                raise LookupError(f"mutant {m.name}: {old!r} occurs {count} times in {m.function}'s cell")
+            cell.source = cell.source.replace(old, new)
+    return nb

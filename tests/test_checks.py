@@ -1,0 +1,53 @@
+"""Every aspect: full points for the solution, zero for the stub, zero for its mutants.
+
+Checks are called in-process on the functions the notebooks define, which
+is how a check is written to be used (the function is an argument). The
+notebook runners are tested end to end in test_runners.py.
+"""
+from __future__ import annotations
+
+import pytest
+
+from medgrade import ASPECTS, assignments
+from tests.conftest import load_notebook, namespace_of
+from tests.mutants import apply, mutants_of
+
+ASSIGNMENTS = list(assignments())
+ALL_ASPECTS = [a for tasks in assignments().values() for aspects in tasks.values() for a in aspects]
+MUTANTS = [(a, m) for a in ASSIGNMENTS for m in mutants_of(a)]
+
+
+@pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
+def test_solution_earns_full_points(aspect, namespaces):
+    fn = namespaces("solutions", aspect.assignment)[aspect.task]
+    assert aspect.check(fn) == aspect.points
+
+
+@pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
+def test_release_stub_earns_zero(aspect, namespaces):
+    fn = namespaces("release", aspect.assignment)[aspect.task]
+    assert aspect.check(fn) == 0.0
+
+
+@pytest.mark.parametrize("assignment,mutant", MUTANTS, ids=[m.name for _, m in MUTANTS])
+def test_mutant_loses_what_it_breaks(assignment, mutant):
+    ns = namespace_of(apply(load_notebook("solutions", assignment), mutant))
+    for aspect_id in mutant.breaks:
+        aspect = ASPECTS[aspect_id]
+        assert aspect.check(ns[aspect.task]) == 0.0, f"{mutant.name} should lose {aspect_id}"
+    for aspect_id in mutant.keeps:
+        aspect = ASPECTS[aspect_id]
+        assert aspect.check(ns[aspect.task]) == aspect.points, f"{mutant.name} should keep {aspect_id}"
+
+
+@pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
+def test_each_aspect_has_enough_mutants(aspect):
+    caught_by = [m for _, m in MUTANTS if aspect.id in m.breaks]
+    needed = 2 if aspect.kind == "correct" else 1
+    assert len(caught_by) >= needed, f"{aspect.id} is broken by {len(caught_by)} mutant(s)"
+
+
+@pytest.mark.parametrize("aspect", [a for a in ALL_ASPECTS if a.kind == "speed"], ids=lambda a: a.id)
+def test_speed_aspects_pay_only_after_correctness(aspect):
+    assert aspect.requires, f"{aspect.id} must require its task's correctness aspect"
+    assert all(ASPECTS[r].task == aspect.task and ASPECTS[r].kind == "correct" for r in aspect.requires)
