@@ -19,7 +19,12 @@ from pathlib import Path
 
 import nbformat
 
-COURSE_ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def course_root() -> Path:
+    """The course folder (source/, release/, nbgrader_config.py): $MEDGRADE_COURSE_ROOT or this checkout."""
+    return Path(os.environ.get("MEDGRADE_COURSE_ROOT") or PACKAGE_ROOT).resolve()
 
 
 class NotebookError(Exception):
@@ -27,12 +32,12 @@ class NotebookError(Exception):
 
 
 def assignment_ids() -> list[str]:
-    return sorted(p.name for p in (COURSE_ROOT / "source").iterdir()
+    return sorted(p.name for p in (course_root() / "source").iterdir()
                   if (p / f"{p.name}.ipynb").is_file())
 
 
 def source_notebook_path(assignment_id: str) -> Path:
-    return COURSE_ROOT / "source" / assignment_id / f"{assignment_id}.ipynb"
+    return course_root() / "source" / assignment_id / f"{assignment_id}.ipynb"
 
 
 def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
@@ -41,6 +46,7 @@ def read_notebook(path: str | os.PathLike) -> nbformat.NotebookNode:
         raise NotebookError(f"{path}: no such notebook")
     try:
         text = path.read_text(encoding="utf-8")
+        json.loads(text)
         nb = nbformat.reads(text, as_version=4)
     except UnicodeDecodeError:
         raise NotebookError(f"{path}: not a notebook (not UTF-8 text)") from None
@@ -125,7 +131,7 @@ class AspectScore:
 
 def _course_config():
     from traitlets.config.loader import PyFileConfigLoader
-    return PyFileConfigLoader("nbgrader_config.py", path=str(COURSE_ROOT)).load_config()
+    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root())).load_config()
 
 
 def grade_notebook(path: str | os.PathLike) -> tuple[str, list[AspectScore]]:

@@ -9,11 +9,11 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from medgrade.notebook import COURSE_ROOT, answer_code, read_notebook  # noqa: E402
+from medgrade.notebook import PACKAGE_ROOT, answer_code, read_notebook  # noqa: E402
 
 
 def notebook_path(kind: str, assignment: str):
-    return COURSE_ROOT / kind / assignment / f"{assignment}.ipynb"
+    return PACKAGE_ROOT / kind / assignment / f"{assignment}.ipynb"
 
 
 @functools.lru_cache(maxsize=None)

@@ -51,3 +51,19 @@ def test_each_aspect_has_enough_mutants(aspect):
 def test_speed_aspects_pay_only_after_correctness(aspect):
     assert aspect.requires, f"{aspect.id} must require its task's correctness aspect"
     assert all(ASPECTS[r].task == aspect.task and ASPECTS[r].kind == "correct" for r in aspect.requires)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_same_submission_same_score_and_report(assignment, capsys):
+    """Derandomized: grading a buggy submission twice gives the same points and the same counterexamples."""
+    mutant = next(m for m in mutants_of(assignment) if not m.keeps)
+    ns = namespace_of(apply(load_notebook("solutions", assignment), mutant))
+    for tasks in assignments()[assignment].values():
+        for aspect in tasks:
+            if aspect.kind != "correct":
+                continue
+            first = aspect.check(ns[aspect.task])
+            report = capsys.readouterr().out
+            ns2 = namespace_of(apply(load_notebook("solutions", assignment), mutant))
+            assert aspect.check(ns2[aspect.task]) == first
+            assert capsys.readouterr().out == report

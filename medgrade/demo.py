@@ -1,0 +1,164 @@
+"""The instructor's demo: the whole nbgrader workflow on sample submissions.
+
+    python -m medgrade.demo [ASSIGNMENT ...] [--add STUDENT=NOTEBOOK ...]
+
+Run from the course root. Generates the release and solution notebooks from
+``source/``, puts three sample students under ``submitted/`` (``ada_solved``:
+the solutions; ``ben_stub``: the untouched release; ``cyd_buggy``: the
+solutions with realistic bugs from ``tests/mutants``), plus any notebook
+given with ``--add``, then runs the real ``nbgrader autograde``,
+``generate_feedback`` and ``export`` against the default SQLite gradebook and
+prints the grade table. Every argument is checked before anything is
+written, so a bad argument never touches the gradebook.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
+
+SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
+
+
+class DemoError(Exception):
+    pass
+
+
+def _nbgrader(*args: str, quiet: bool = True) -> None:
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
+                          cwd=course_root(), env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
+        raise DemoError(f"nbgrader {args[0]} failed:\n  " + "\n  ".join(tail))
+
+
+def _buggy(assignment: str):
+    """The solution notebook with up to two realistic bugs, each in a different task."""
+    sys.path.insert(0, str(course_root()))
+    from tests.mutants import apply, mutants_of
+    chosen, functions = [], set()
+    for m in mutants_of(assignment):
+        if m.function not in functions and not m.keeps:
+            chosen.append(m)
+            functions.add(m.function)
+        if len(chosen) == 2:
+            break
+    nb = read_notebook(course_root() / "solutions" / assignment / f"{assignment}.ipynb")
+    return apply(nb, *chosen), [m.name for m in chosen]
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="course demo", description=__doc__.split("\n\n")[0])
+    p.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
+                   help="assignment ids (default: all of source/)")
+    p.add_argument("--add", action="append", default=[], metavar="STUDENT=NOTEBOOK",
+                   help="also grade this notebook as this student's submission")
+    return p.parse_args(argv)
+
+
+def validate(args) -> tuple[list[str], list[tuple[str, str, Path]]]:
+    known = assignment_ids()
+    chosen = args.assignments or known
+    for a in chosen:
+        if a not in known:
+            raise DemoError(f"unknown assignment {a!r} (known: {', '.join(known)})")
+    extra = []
+    for spec in args.add:
+        student, sep, path = spec.partition("=")
+        if not sep or not student or not path:
+            raise DemoError(f"--add expects STUDENT=NOTEBOOK, got {spec!r}")
+        if not student.replace("_", "").replace("-", "").isalnum() or student in SAMPLES:
+            raise DemoError(f"--add: {student!r} is not a usable student id")
+        nb = read_notebook(path)                       # NotebookError: one clear line
+        assignment = identify_assignment(nb, path)
+        if assignment not in chosen:
+            raise DemoError(f"--add: {path} is {assignment}, which this run does not grade")
+        extra.append((student, assignment, Path(path)))
+    return chosen, extra
+
+
+def write_submissions(chosen, extra) -> dict[str, list[str]]:
+    import nbformat
+    bugs = {}
+    for a in chosen:
+        notebooks = {
+            "ada_solved": read_notebook(course_root() / "solutions" / a / f"{a}.ipynb"),
+            "ben_stub": read_notebook(course_root() / "release" / a / f"{a}.ipynb"),
+        }
+        notebooks["cyd_buggy"], bugs[a] = _buggy(a)
+        for student, nb in notebooks.items():
+            folder = course_root() / "submitted" / student / a
+            folder.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, folder / f"{a}.ipynb")
+    for student, a, path in extra:
+        folder = course_root() / "submitted" / student / a
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, folder / f"{a}.ipynb")
+    return bugs
+
+
+def grade_table(chosen) -> str:
+    from nbgrader.api import Gradebook, MissingEntry
+    lines = []
+    with Gradebook(f"sqlite:///{course_root() / 'gradebook.db'}") as gb:
+        students = sorted(s.id for s in gb.students)
+        for a in chosen:
+            assignment = gb.find_assignment(a)
+            cells = [(nb.name, c.name, c.max_score) for nb in assignment.notebooks for c in nb.grade_cells]
+            width = max([len(c[1]) for c in cells] + [len("total")])
+            lines.append(f"\n{a}")
+            lines.append(f"  {'aspect':<{width}}  " + "  ".join(f"{s:>12}" for s in students))
+            totals = {s: 0.0 for s in students}
+            for nb_name, cell, max_score in cells:
+                row = []
+                for s in students:
+                    try:
+                        score = gb.find_grade(cell, nb_name, a, s).score
+                        totals[s] += score
+                        row.append(f"{score:g}/{max_score:g}")
+                    except MissingEntry:
+                        row.append("-")
+                lines.append(f"  {cell:<{width}}  " + "  ".join(f"{r:>12}" for r in row))
+            out_of = sum(c[2] for c in cells)
+            lines.append(f"  {'total':<{width}}  " + "  ".join(f"{totals[s]:g}/{out_of:g}".rjust(12) for s in students))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        chosen, extra = validate(args)
+        start = time.time()
+        for a in chosen:
+            print(f"generate {a}: release/ and solutions/", flush=True)
+            _nbgrader("generate_assignment", a, "--force")
+            _nbgrader("generate_solution", a, "--force")
+        bugs = write_submissions(chosen, extra)
+        for a in chosen:
+            print(f"autograde {a}: {', '.join(b for b in bugs[a])} in cyd_buggy", flush=True)
+            t = time.time()
+            _nbgrader("autograde", a, "--force")
+            print(f"  {time.time() - t:.1f} s", flush=True)
+            _nbgrader("generate_feedback", a, "--force")
+        _nbgrader("export")
+    except (DemoError, NotebookError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(grade_table(chosen))
+    print(f"\nfeedback: {course_root() / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    print(f"grades:   {course_root() / 'grades.csv'}")
+    print(f"done in {time.time() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

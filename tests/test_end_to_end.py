@@ -1,0 +1,167 @@
+"""The real nbgrader workflow in a temporary course folder, and the self-learner runner beside it.
+
+One module-scoped run of the instructor demo (generate, autograde, feedback,
+export) grades four students: the solutions, the untouched release, the
+solutions with realistic bugs, and the solutions with functions that emit
+warnings. The tests then read the gradebook, the feedback and the runner.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from medgrade import ASPECTS, assignments
+from medgrade.notebook import PACKAGE_ROOT as ROOT
+from tests.mutants import mutants_of
+
+pytestmark = pytest.mark.slow
+ASSIGNMENTS = list(assignments())
+
+WARNING_CELL = '''\
+import functools, warnings
+def _emits_warnings(fn):
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        warnings.warn("a warning from the student's code", UserWarning)
+        torch.tensor(torch.ones(1))  # torch's own UserWarning (copy-construct)
+        return fn(*args, **kwargs)
+    return wrapped
+for _name in {names!r}:
+    globals()[_name] = _emits_warnings(globals()[_name])
+'''
+
+
+def _run(args, cwd, **env):
+    full_env = dict(os.environ, **env)
+    full_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full_env["PATH"]
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+
+
+def _warning_submission(assignment: str, folder: Path) -> Path:
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    tasks = list(assignments()[assignment])
+    last_answer = max(i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    nb.cells.insert(last_answer + 1, nbformat.v4.new_code_cell(WARNING_CELL.format(names=tasks)))
+    path = folder / f"{assignment}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = tmp_path_factory.mktemp("course")
+    for name in ("source", "release", "solutions", "tests"):
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    extra = tmp_path_factory.mktemp("extra")
+    adds = []
+    for a in ASSIGNMENTS:
+        (extra / a).mkdir()
+        adds += ["--add", f"dee_warns={_warning_submission(a, extra / a)}"]
+    proc = _run(["-m", "medgrade.demo", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return course, proc.stdout
+
+
+def _scores(course: Path) -> dict:
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for a in ASSIGNMENTS:
+            for s in gb.students:
+                for nb in gb.find_assignment(a).notebooks:
+                    for cell in nb.grade_cells:
+                        out[s.id, a, cell.name] = gb.find_grade(cell.name, nb.name, a, s.id).score
+    return out
+
+
+def test_autograde_scores(course):
+    course, stdout = course
+    scores = _scores(course)
+    for a in ASSIGNMENTS:
+        for tasks in assignments()[a].values():
+            for aspect in tasks:
+                assert scores["ada_solved", a, aspect.id] == aspect.points, aspect.id
+                assert scores["ben_stub", a, aspect.id] == 0, aspect.id
+                assert scores["dee_warns", a, aspect.id] == aspect.points, f"a warning cost {aspect.id}"
+    for line in ("ada_solved", "ben_stub", "cyd_buggy", "grades.csv", "feedback"):
+        assert line in stdout
+
+
+def test_buggy_submission_loses_what_its_bugs_break(course):
+    course, stdout = course
+    scores = _scores(course)
+    for a in ASSIGNMENTS:
+        bugs = [m for m in mutants_of(a) if m.name in stdout]
+        assert bugs, f"the demo's buggy {a} has no bug"
+        for m in bugs:
+            for aspect_id in m.breaks:
+                assert scores["cyd_buggy", a, aspect_id] == 0, (m.name, aspect_id)
+        total = sum(v for (s, aa, _), v in scores.items() if s == "cyd_buggy" and aa == a)
+        assert 0 < total < sum(x.points for t in assignments()[a].values() for x in t)
+
+
+def test_feedback_shows_reports_but_no_checking_code(course):
+    course, _ = course
+    package_lines = set()
+    for path in (ROOT / "medgrade").rglob("*.py"):
+        package_lines |= {line.strip() for line in path.read_text().splitlines() if len(line.strip()) > 30}
+    for student in ("ada_solved", "ben_stub", "cyd_buggy", "dee_warns"):
+        for a in ASSIGNMENTS:
+            html = (course / "feedback" / student / a / f"{a}.html").read_text()
+            leaked = [line for line in package_lines if line in html]
+            assert not leaked, f"{student}/{a} feedback shows grading code: {leaked[:3]}"
+    buggy = "".join((course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text() for a in ASSIGNMENTS)
+    assert "counterexample" in buggy
+    assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
+    assert (course / "grades.csv").read_text().count("\n") == 1 + 4 * len(ASSIGNMENTS)
+
+
+def test_self_learner_runner_gives_the_same_points_as_autograde(course):
+    """The same notebooks, graded again by `pytest --grade`'s engine: same points, aspect by aspect."""
+    from medgrade.notebook import grade_notebook
+    course, _ = course
+    scores = _scores(course)
+    jobs = [(s, a) for s in ("ada_solved", "ben_stub", "cyd_buggy") for a in ASSIGNMENTS]
+    os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            results = list(pool.map(lambda j: grade_notebook(course / "submitted" / j[0] / j[1] / f"{j[1]}.ipynb"), jobs))
+    finally:
+        del os.environ["MEDGRADE_COURSE_ROOT"]
+    for (student, a), (assignment, aspect_scores) in zip(jobs, results):
+        assert assignment == a
+        for s in aspect_scores:
+            assert s.points == scores[student, a, s.aspect], (student, s.aspect)
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["99_nothing"], "unknown assignment '99_nothing'"),
+    (["--add", "eve=does/not/exist.ipynb"], "no such notebook"),
+    (["--add", "eve={malformed}"], "not a notebook"),
+    (["--add", "eve={foreign}"], "unknown assignment"),
+])
+def test_demo_rejects_bad_input_and_keeps_the_gradebook(course, tmp_path, args, message):
+    course, _ = course
+    (tmp_path / "broken.ipynb").write_text('{"cells": [')
+    foreign = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    nbformat.write(foreign, tmp_path / "mine.ipynb")
+    args = [x.format(malformed=tmp_path / "broken.ipynb", foreign=tmp_path / "mine.ipynb") for x in args]
+    before = _digest(course / "gradebook.db")
+    proc = _run(["-m", "medgrade.demo", *args], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    assert proc.returncode != 0
+    errors = proc.stderr.strip().splitlines()
+    assert len(errors) == 1 and message in errors[0], proc.stderr
+    assert _digest(course / "gradebook.db") == before
