@@ -96,7 +96,8 @@ def _render(result: PropertyResult) -> str:
 
 def grade(aspect_id: str, fn: Callable) -> float:
     """Grade ``fn`` on one aspect: prints the report, returns the points earned."""
-    from . import checks  # noqa: F401  (registers every aspect)
+    with quiet():
+        from . import checks  # noqa: F401  (registers every aspect)
     if aspect_id not in ASPECTS:
         raise KeyError(f"unknown aspect {aspect_id!r}")
     return ASPECTS[aspect_id].check(fn)
