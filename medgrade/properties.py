@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -19,6 +20,7 @@ from typing import Any, Callable, Iterable
 
 import torch
 from hypothesis import example, given
+from torch.utils._python_dispatch import TorchDispatchMode
 from hypothesis import reporting
 from hypothesis import strategies as st
 
@@ -67,18 +69,90 @@ def quiet():
             sink.close()
 
 
-def call(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+@contextlib.contextmanager
+def one_thread():
+    """Checks run on one torch thread: the same arithmetic on every machine, and no
+    oversubscription on a loaded 2-core grader (small tensors slowed 5-25x there)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+Forbidden = tuple  # (owner, attribute name, what to call it in the report)
+
+
+@contextlib.contextmanager
+def forbidden(entries: Iterable[Forbidden]):
+    """Replace library functions by tripwires for the duration of one student call.
+
+    Yields the list of the tripwires that fired, so a call that caught the
+    tripwire's exception is still known to have used the library.
+    """
+    tripped: list[str] = []
+    saved = []
+
+    def tripwire(label: str):
+        def refuse(*args, **kwargs):
+            tripped.append(label)
+            raise RuntimeError(f"{label} may not be used in this exercise")
+        return refuse
+
+    try:
+        for owner, attr, label in entries:
+            if hasattr(owner, attr):
+                saved.append((owner, attr, getattr(owner, attr)))
+                setattr(owner, attr, tripwire(label))
+        yield tripped
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+
+
+class OpRecorder(TorchDispatchMode):
+    """Names every aten / torchvision operator run while active, however it was reached
+    (an alias, ``getattr``, ``torch.ops``, ``importlib``, ``exec``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops: list[str] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.ops.append(str(func))
+        return func(*args, **(kwargs or {}))
+
+
+def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
+         forbid_ops: re.Pattern | None = None, hint: str = "", **kwargs: Any) -> Any:
     """Call the student's function; anything it raises becomes a readable failure.
 
-    What the function prints is discarded: it would only bury the report.
+    The library's own version of the exercise is refused two ways: ``forbid``
+    replaces Python-level functions by tripwires (for functions made of many
+    small operators, such as torchvision's box_iou), and ``forbid_ops`` is a
+    pattern over the operators the call runs, recorded below the Python layer
+    (for ``conv2d``, ``native_batch_norm``, ``torchvision::nms``). Either makes
+    the property fail with the reason and ``hint``. What the function prints is
+    discarded: it would only bury the report.
     """
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return fn(*args, **kwargs)
-    except NotImplementedError as e:
-        raise _StudentRaised(f"not implemented yet ({type(e).__name__}: {e})") from None
-    except Exception as e:  # the student's bug, reported as such
-        raise _StudentRaised(f"your function raised {type(e).__name__}: {e}") from None
+    recorder = OpRecorder() if forbid_ops is not None else contextlib.nullcontext()
+    with forbidden(forbid) as tripped:
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), recorder:
+                out = fn(*args, **kwargs)
+        except NotImplementedError as e:
+            raise _StudentRaised(f"not implemented yet ({type(e).__name__}: {e})") from None
+        except Exception as e:  # the student's bug, reported as such
+            if not tripped:
+                raise _StudentRaised(f"your function raised {type(e).__name__}: {e}") from None
+    used = tripped[:1]
+    if forbid_ops is not None and not used:
+        used = sorted({op for op in recorder.ops if forbid_ops.search(op)})
+    if used:
+        raise _StudentRaised(f"your function called {', '.join(used)}: this exercise asks you to "
+                             f"write it yourself" + (f". {hint}" if hint else ""))
+    return out
 
 
 def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any], None], *,

@@ -12,7 +12,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from .properties import PropertyResult, quiet
+from .properties import PropertyResult, one_thread, quiet
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
         def check(fn: Callable, *, report: bool = True) -> float:
             lines: list[str] = []
             earned = float(points)
-            with quiet():
+            with quiet(), one_thread():
                 for needed in info.requires:
                     if _score(needed, fn) < ASPECTS[needed].points:
                         earned = 0.0

@@ -112,4 +112,9 @@ def assert_equal(got: Any, expected: Any, *, what: str = "the result") -> None:
     else:
         same = type(got) is type(expected) and got == expected
     if not same:
+        if type(got) is not type(expected) and not isinstance(expected, int):
+            raise CheckFailed(f"{what}: expected a {type(expected).__name__} ({describe(expected)}), "
+                              f"got a {type(got).__name__} ({describe(got)})")
+        if isinstance(expected, int) and not (isinstance(got, numbers.Integral) and not isinstance(got, bool)):
+            raise CheckFailed(f"{what}: expected the int {expected}, got a {type(got).__name__} ({got!r})")
         raise CheckFailed(f"{what}: expected {describe(expected)}, got {describe(got)}")

@@ -121,3 +121,292 @@ def distinct_scores(n: int, seed: int, dtype=torch.float32) -> torch.Tensor:
     """``n`` scores in (0, 1], all different (a random permutation of a ladder)."""
     g = torch.Generator().manual_seed(int(seed) + 1)
     return ((torch.randperm(n, generator=g).double() + 1) / (n + 1)).to(dtype)
+
+
+# ---------------------------------------------------------------- 05_batchnorm
+
+NORM_DTYPES = ("float64", "float32")
+
+
+def norm_dtype(name: str) -> torch.dtype:
+    """``"float32"`` -> ``torch.float32`` (cases carry dtype names: they print well)."""
+    return {"float32": torch.float32, "float64": torch.float64}[name]
+
+
+@st.composite
+def batchnorm_typed_cases(draw, spatial: bool | None = None, dtypes=NORM_DTYPES):
+    """:func:`batchnorm_cases` plus the dtype of every tensor of the call."""
+    case = dict(draw(batchnorm_cases(spatial)))
+    case["dtype"] = draw(st.sampled_from(dtypes))
+    return case
+
+
+@st.composite
+def batchnorm_step_sequences(draw, max_steps: int = 5):
+    """Successive training steps of one batch-norm layer.
+
+    Layout, channel count and dtype are fixed for the sequence; each step has
+    its own batch shape (often with only 2 values per channel: N*H*W = 2),
+    momentum in [0, 1], offset, spread and seed.
+    """
+    spatial = draw(st.booleans())
+    c = draw(st.integers(1, 5))
+    steps = []
+    for _ in range(draw(st.integers(1, max_steps))):
+        if spatial:
+            n, h, w = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+            if n * h * w < 2:
+                n = 2
+            shape = (n, c, h, w)
+        else:
+            shape = (draw(st.integers(2, 6)), c)
+        steps.append({
+            "shape": shape,
+            "momentum": draw(st.floats(0.0, 1.0, allow_nan=False)),
+            "scale": draw(st.sampled_from([1.0, 10.0, 0.01])),
+            "shift": draw(st.sampled_from([0.0, 3.0, -50.0])),
+            "seed": draw(seeds),
+        })
+    return {"channels": c, "dtype": draw(st.sampled_from(NORM_DTYPES)), "steps": steps,
+            "seed": draw(seeds)}
+
+
+@st.composite
+def layernorm_cases(draw, min_lead: int = 0, max_lead: int = 2):
+    """Layer-norm inputs: leading (batch) dims, 1-3 normalized dims and how
+    ``normalized_shape`` is spelled (int, tuple, list or torch.Size), eps, dtype, seed."""
+    lead = tuple(draw(st.lists(st.integers(1, 4), min_size=min_lead, max_size=max_lead)))
+    norm = tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=3)))
+    forms = ["tuple", "list", "size"] + (["int"] if len(norm) == 1 else [])
+    return {
+        "lead": lead, "normalized": norm, "form": draw(st.sampled_from(forms)),
+        "eps": draw(st.sampled_from([1e-5, 1e-3, 0.1])),
+        "scale": draw(st.sampled_from([1.0, 10.0, 0.01])),
+        "shift": draw(st.sampled_from([0.0, 3.0, -50.0])),
+        "dtype": draw(st.sampled_from(NORM_DTYPES)),
+        "seed": draw(seeds),
+    }
+
+
+# ---------------------------------------------------------------- 14_iou_nms: NMS and soft-NMS inputs
+
+def threshold_away_from(ious: torch.Tensor, threshold: float, gap: float = 1e-4) -> float:
+    """``threshold``, moved if needed so that no finite IoU in ``ious`` lies within ``gap`` of it.
+
+    An IoU that close to the threshold is decided by rounding, not by the
+    algorithm: float32 and float64 can disagree. 0 and 1 stay put (an IoU is
+    0 exactly when boxes do not overlap and never exceeds 1, in any precision).
+    """
+    threshold = float(threshold)
+    values = ious.double().flatten()
+    values = values[torch.isfinite(values)]
+    if threshold in (0.0, 1.0) or not bool(((values - threshold).abs() < gap).any()):
+        return threshold
+    edges = torch.cat([torch.tensor([0.0, 1.0], dtype=torch.float64), values]).unique()  # sorted
+    lo, hi = edges[:-1], edges[1:]
+    wide = (hi - lo) > 4 * gap
+    mids = ((lo + hi) / 2)[wide]
+    return float(mids[(mids - threshold).abs().argmin()])
+
+
+def _box_iou64(boxes: torch.Tensor) -> torch.Tensor:
+    import torchvision.ops as tvops
+    return tvops.box_iou(boxes.double(), boxes.double())
+
+
+def _nms_scores(n: int, seed: int, tied: bool, dtype) -> torch.Tensor:
+    if not tied:
+        return distinct_scores(n, seed, dtype)
+    g = torch.Generator().manual_seed(int(seed) + 2)
+    return (torch.randint(1, 4, (n,), generator=g).double() / 4).to(dtype)
+
+
+def _with_zero_area_boxes(boxes: torch.Tensor, seed: int) -> torch.Tensor:
+    """Give about half the boxes zero width or zero height, and repeat one of them."""
+    g = torch.Generator().manual_seed(int(seed) + 3)
+    boxes = boxes.clone()
+    n = boxes.shape[0]
+    pick = torch.rand(n, generator=g) < 0.5
+    axis = torch.randint(0, 2, (n,), generator=g)
+    for i in torch.nonzero(pick).flatten().tolist():
+        a = int(axis[i])
+        boxes[i, 2 + a] = boxes[i, a]
+    if n >= 2 and bool(pick.any()):
+        first = int(torch.nonzero(pick)[0])
+        boxes[(first + 1) % n] = boxes[first]
+    return boxes
+
+
+iou_thresholds = st.one_of(st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0]), st.floats(0.02, 0.98))
+
+
+@st.composite
+def nms_inputs(draw, min_n: int = 0, max_n: int = 16, tied=False, degenerate: bool = False,
+               threshold=None):
+    """{"boxes", "scores", "iou_threshold"} for NMS, with no IoU within 1e-4 of the threshold.
+
+    ``tied``: True for scores drawn from three levels, False for all-distinct
+    scores, None to draw either. ``degenerate``: some boxes have zero area.
+    ``threshold``: a strategy for the threshold before it is moved away from
+    the IoUs (default ``iou_thresholds``: 0, 1 and values in between).
+    """
+    n = draw(st.integers(min_n, max_n))
+    seed = draw(seeds)
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    boxes = boxes_from_seed(n, seed, grid=draw(st.booleans()), dtype=dtype)
+    if degenerate:
+        boxes = _with_zero_area_boxes(boxes, seed)
+    tied = draw(st.booleans()) if tied is None else tied
+    t = draw(iou_thresholds) if threshold is None else draw(threshold)
+    return {"boxes": boxes, "scores": _nms_scores(n, seed, tied, dtype),
+            "iou_threshold": threshold_away_from(_box_iou64(boxes), t)}
+
+
+@st.composite
+def batched_nms_inputs(draw, min_n: int = 0, max_n: int = 16):
+    """{"boxes", "scores", "idxs", "iou_threshold"}: distinct scores, a few class labels."""
+    case = draw(nms_inputs(min_n=min_n, max_n=max_n, tied=False))
+    n = case["boxes"].shape[0]
+    labels = draw(st.sampled_from([(0,), (0, 1), (0, 1, 2, 3), (2, 5)]))
+    g = torch.Generator().manual_seed(draw(seeds))
+    pick = torch.randint(0, len(labels), (n,), generator=g)
+    case["idxs"] = torch.tensor(labels, dtype=torch.int64)[pick]
+    ious = _box_iou64(case["boxes"])
+    case["iou_threshold"] = threshold_away_from(ious, case["iou_threshold"], gap=1e-3)
+    return {"boxes": case["boxes"], "scores": case["scores"], "idxs": case["idxs"],
+            "iou_threshold": case["iou_threshold"]}
+
+
+@st.composite
+def soft_nms_inputs(draw, min_n: int = 0, max_n: int = 12):
+    """{"boxes", "scores", "sigma", "score_threshold"} for Gaussian soft-NMS (boxes of positive area)."""
+    n = draw(st.integers(min_n, max_n))
+    seed = draw(seeds)
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    boxes = boxes_from_seed(n, seed, grid=draw(st.booleans()), dtype=dtype)
+    if draw(st.booleans()):
+        scores = distinct_scores(n, seed, dtype)
+    else:
+        scores = tensor_from_seed((n,), seed + 4, low=0.0, high=1.0, dtype=dtype)
+    return {"boxes": boxes, "scores": scores,
+            "sigma": draw(st.one_of(st.just(0.5), st.floats(0.05, 2.0))),
+            "score_threshold": draw(st.sampled_from([0.0, 0.001, 0.02, 0.15, 0.4]))}
+
+
+def pair_at_iou(iou: float, seed: int, dtype=torch.float32) -> torch.Tensor:
+    """Two boxes with IoU ``iou`` (0 < iou <= 1): the second is the first, stretched to the right.
+
+    For b0 = (x1, y1, x2, y2) and b1 = (x1, y1, x2 + d, y1), IoU = w / (w + d),
+    so d = w (1 - iou) / iou: the construction of torchvision's own NMS tests.
+    The first box has whole-pixel corners and is at least 4 wide, so storing
+    x2 + d in float32 moves the IoU by less than 1e-6.
+    """
+    b0 = boxes_from_seed(1, seed, grid=True, dtype=torch.float64)[0] * 4   # whole pixels, 4 to 16 wide
+    b1 = b0.clone()
+    b1[2] += (b0[2] - b0[0]) * (1 - iou) / iou
+    return torch.stack([b0, b1]).to(dtype)
+
+
+def detections_from_seed(n_objects: int, per_object: int, seed: int, *, canvas: float = 512.0,
+                         dtype=torch.float32) -> torch.Tensor:
+    """A detector's raw boxes: ``per_object`` jittered copies of each of ``n_objects`` boxes.
+
+    Corners are whole pixels, so every IoU is a ratio of small integers that
+    float32 computes exactly up to the final division: results cannot depend
+    on rounding.
+    """
+    g = torch.Generator().manual_seed(int(seed))
+    centre = torch.rand(n_objects, 2, generator=g, dtype=torch.float64) * canvas
+    size = 16 + torch.rand(n_objects, 2, generator=g, dtype=torch.float64) * 64
+    half = (size / 2).repeat(1, 2) * torch.tensor([-1.0, -1.0, 1.0, 1.0], dtype=torch.float64)
+    jitter = (torch.rand(n_objects, per_object, 4, generator=g, dtype=torch.float64) - 0.5) * 0.3
+    boxes = centre.repeat(1, 2)[:, None, :] + half[:, None, :] + jitter * size.repeat(1, 2)[:, None, :]
+    boxes = boxes.reshape(-1, 4).round()
+    boxes[:, 2:] = torch.maximum(boxes[:, 2:], boxes[:, :2] + 1)
+    return boxes.to(dtype)
+
+
+# ---------------------------------------------------------------- 01_conv_arithmetic: conv2d calls, models, FLOPs
+
+@st.composite
+def conv2d_calls(draw, max_batch: int = 3, max_channels: int = 4, max_size: int = 12,
+                 stride_one: bool = False):
+    """A conv2d call as a student would write it: stride, padding and dilation each given
+    either as one int (both dimensions) or as a pair (height, width); bias or not; float32
+    or float64; contents from ``seed``. The dilated kernel always fits in the padded input."""
+    def int_or_pair(lo, hi):
+        if draw(st.booleans()):
+            v = draw(st.integers(lo, hi))
+            return v, (v, v)
+        pair = (draw(st.integers(lo, hi)), draw(st.integers(lo, hi)))
+        return pair, pair
+
+    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    stride, (sh, sw) = (1, (1, 1)) if stride_one else int_or_pair(1, 3)
+    padding, (ph, pw) = int_or_pair(0, 3)
+    dilation, (dh, dw) = int_or_pair(1, 3)
+    min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
+    min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
+    return {
+        "batch": draw(st.integers(1, max_batch)),
+        "in_channels": draw(st.integers(1, max_channels)),
+        "out_channels": draw(st.integers(1, max_channels)),
+        "size": (draw(st.integers(min_h, max(min_h, max_size))),
+                 draw(st.integers(min_w, max(min_w, max_size)))),
+        "kernel": (kh, kw),
+        "stride": stride, "padding": padding, "dilation": dilation,
+        "bias": draw(st.booleans()),
+        "dtype": draw(st.sampled_from(["float32", "float32", "float64"])),
+        "seed": draw(seeds),
+    }
+
+
+@st.composite
+def small_model_specs(draw):
+    """A description of a small nn.Module (built by the check, never run): a list of
+    layers, some of them frozen entirely or in part, optionally nested, optionally
+    one module registered twice, optionally an embedding and a head sharing one weight."""
+    layer = st.one_of(
+        st.tuples(st.just("conv"), st.integers(1, 8), st.integers(1, 8), st.integers(1, 5), st.booleans()),
+        st.tuples(st.just("linear"), st.integers(1, 16), st.integers(1, 16), st.booleans()),
+        st.tuples(st.just("batchnorm"), st.integers(1, 8)),
+        st.tuples(st.just("relu")),
+    )
+    layers = draw(st.lists(layer, min_size=0, max_size=6))
+    frozen = []
+    if layers:
+        for i in draw(st.lists(st.integers(0, len(layers) - 1), max_size=3, unique=True)):
+            frozen.append((i, draw(st.sampled_from(["all", "weight", "bias"]))))
+    return {
+        "layers": layers,
+        "frozen": frozen,
+        "nested": draw(st.booleans()),
+        "reuse_first": draw(st.booleans()),
+        "tied": draw(st.sampled_from([None, "trainable", "frozen"])),
+        "vocab": draw(st.integers(2, 12)),
+        "dim": draw(st.integers(1, 8)),
+    }
+
+
+@st.composite
+def conv_flops_cases(draw):
+    """A grouped 2-D convolution: channels divisible by groups, any valid stride, padding
+    and dilation (the FLOP count depends only on the output size they lead to)."""
+    groups = draw(st.sampled_from([1, 1, 1, 2, 3, 4]))
+    kh, kw = draw(st.integers(1, 7)), draw(st.integers(1, 7))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
+    min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
+    min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
+    return {
+        "batch_size": draw(st.integers(1, 8)),
+        "in_channels": groups * draw(st.integers(1, 16)),
+        "out_channels": groups * draw(st.integers(1, 16)),
+        "groups": groups,
+        "kernel": (kh, kw),
+        "input_size": (draw(st.integers(min_h, max(min_h, 64))), draw(st.integers(min_w, max(min_w, 64)))),
+        "stride": (draw(st.integers(1, 4)), draw(st.integers(1, 4))),
+        "padding": (ph, pw),
+        "dilation": (dh, dw),
+        "ints_when_square": draw(st.booleans()),
+    }

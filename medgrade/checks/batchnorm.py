@@ -2,7 +2,8 @@
 its closed-form backward, and layer norm."""
 from __future__ import annotations
 
-import contextlib
+import functools
+import re
 
 import torch
 import torch.nn.functional as F
@@ -11,11 +12,7 @@ from .. import oracles
 from .. import strategies as S
 from ..properties import call, check_property
 from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, expect_tensor
-
-if not hasattr(S, "batchnorm_step_sequences"):  # DEV ONLY
-    exec(open('/tmp/nbtry/bn/strategies_append.py').read(), S.__dict__)
-    exec(open('/tmp/nbtry/bn/oracles_append.py').read(), oracles.__dict__)
+from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
 
 A = "05_batchnorm"
 
@@ -24,60 +21,26 @@ _EPS = {torch.float32: torch.finfo(torch.float32).eps, torch.float64: torch.finf
 
 # ---------------------------------------------------------------- calling the student
 
-class ForbiddenCall(Exception):
-    """Raised in place of a library function the exercise asks the student to write."""
-
-
-def _norm_functions():
-    return [(F, "batch_norm", "torch.nn.functional.batch_norm"),
-            (torch, "batch_norm", "torch.batch_norm"),
-            (torch, "native_batch_norm", "torch.native_batch_norm"),
-            (F, "instance_norm", "torch.nn.functional.instance_norm"),
-            (torch, "instance_norm", "torch.instance_norm"),
-            (F, "layer_norm", "torch.nn.functional.layer_norm"),
-            (torch, "layer_norm", "torch.layer_norm"),
-            (torch, "native_layer_norm", "torch.native_layer_norm"),
-            (F, "group_norm", "torch.nn.functional.group_norm"),
-            (torch, "group_norm", "torch.group_norm")]
-
-
-def _autograd_functions():
-    return [(torch.autograd, "grad", "torch.autograd.grad"),
-            (torch.autograd, "backward", "torch.autograd.backward"),
-            (torch.Tensor, "backward", "Tensor.backward")]
-
-
-@contextlib.contextmanager
-def _forbidden(entries):
-    """Replace library functions by ones that refuse, for the duration of one student call."""
-    saved = []
-
-    def refuse(name):
-        def refused(*args, **kwargs):
-            raise ForbiddenCall(f"{name} is what this exercise asks you to write; do not call it")
-        return refused
-
-    try:
-        for owner, attr, name in entries:
-            if hasattr(owner, attr):
-                saved.append((owner, attr, getattr(owner, attr)))
-                setattr(owner, attr, refuse(name))
-        yield
-    finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
+_NORMS = [(F, "batch_norm", "torch.nn.functional.batch_norm"),
+          (F, "instance_norm", "torch.nn.functional.instance_norm"),
+          (F, "layer_norm", "torch.nn.functional.layer_norm"),
+          (F, "group_norm", "torch.nn.functional.group_norm")]
+# below the Python layer: torch.batch_norm, torch.native_batch_norm, torch.ops.aten.*, nn.BatchNorm*, ...
+_NORM_OPS = re.compile(r"batch_norm|layer_norm|group_norm|instance_norm")
+_AUTOGRAD = [(torch.autograd, "grad", "torch.autograd.grad"),
+             (torch.autograd, "backward", "torch.autograd.backward"),
+             (torch.Tensor, "backward", "Tensor.backward")]
 
 
 def _call(fn, *args, autograd_allowed=True, **kwargs):
-    entries = _norm_functions() + ([] if autograd_allowed else _autograd_functions())
-    with _forbidden(entries):
-        return call(fn, *args, **kwargs)
+    return call(fn, *args, forbid=_NORMS + ([] if autograd_allowed else _AUTOGRAD),
+                forbid_ops=_NORM_OPS, **kwargs)
 
 
 # ---------------------------------------------------------------- inputs and tolerances
 
 def _dtype(case):
-    return S.dtype_named(case.get("dtype", "float64"))
+    return S.norm_dtype(case.get("dtype", "float64"))
 
 
 def _values(shape, case, seed, dtype):
@@ -150,18 +113,54 @@ def _bn_examples(dtype="float64", **overrides):
     return base
 
 
+def _showing(inputs_of):
+    """Decorate a property so that a failure also prints the tensors the function was given."""
+    def decorate(prop):
+        @functools.wraps(prop)
+        def run(case):
+            try:
+                prop(case)
+            except CheckFailed as e:
+                shown = "\n".join(f"{name} = {describe(value)}" for name, value in inputs_of(case).items())
+                raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
+        return run
+    return decorate
+
+
+def _bn_shown(training):
+    def inputs_of(case):
+        shown = dict(zip(_BN_NAMES, _bn_inputs(case)))
+        shown.update(momentum=case["momentum"], eps=case["eps"], training=training)
+        return shown
+    return inputs_of
+
+
+def _bw_shown(eps=None):
+    def inputs_of(case):
+        dout, x, gamma = _bw_inputs(case)
+        return {"dout": dout, "x": x, "gamma": gamma, "eps": case["eps"] if eps is None else eps}
+    return inputs_of
+
+
+def _ln_shown(case):
+    x, spelled, gamma, beta = _ln_inputs(case)
+    return {"x": x, "normalized_shape": spelled, "gamma": gamma, "beta": beta, "eps": case["eps"]}
+
+
 # ---------------------------------------------------------------- batchnorm_forward
 
 @aspect(A, task="batchnorm_forward", points=3)
 def batchnorm_forward_train(batchnorm_forward):
     """Training mode: the output equals F.batch_norm's for (N, C) and (N, C, H, W)."""
 
+    @_showing(_bn_shown(True))
     def same_as_torch(case):
         dtype = _dtype(case)
         (out, _, _), inputs = _bn_call(batchnorm_forward, case, training=True)
         expected, _, _ = oracles.batch_norm(*inputs, case["momentum"], case["eps"], True)
         _close(out, expected, case, dtype, "the output")
 
+    @_showing(lambda case: {"x": _bn_inputs(case)[0], "eps": case["eps"]})
     def normalized_per_channel(case):
         x, _, _, rm, rv = _bn_inputs(case)
         c = x.shape[1]
@@ -202,6 +201,7 @@ def batchnorm_forward_train(batchnorm_forward):
 def batchnorm_forward_running_stats(batchnorm_forward):
     """Training mode: the running statistics follow torch's update, step after step."""
 
+    @_showing(_bn_shown(True))
     def one_step(case):
         dtype = _dtype(case)
         (_, rm, rv), inputs = _bn_call(batchnorm_forward, case, training=True)
@@ -210,7 +210,7 @@ def batchnorm_forward_running_stats(batchnorm_forward):
         _close(rv, want_rv, case, dtype, "the new running variance")
 
     def many_steps(seq):
-        dtype, c = S.dtype_named(seq["dtype"]), seq["channels"]
+        dtype, c = S.norm_dtype(seq["dtype"]), seq["channels"]
         rm = S.tensor_from_seed((c,), seq["seed"], low=-1.0, high=1.0, dtype=dtype)
         rv = S.tensor_from_seed((c,), seq["seed"] + 1, low=0.5, high=2.0, dtype=dtype)
         want_rm, want_rv = rm.clone(), rv.clone()
@@ -244,6 +244,7 @@ def batchnorm_forward_running_stats(batchnorm_forward):
 def batchnorm_forward_eval(batchnorm_forward):
     """Eval mode: normalize with the running statistics, return them unchanged."""
 
+    @_showing(_bn_shown(False))
     def uses_running_stats(case):
         dtype = _dtype(case)
         (out, rm, rv), inputs = _bn_call(batchnorm_forward, case, training=False)
@@ -252,6 +253,7 @@ def batchnorm_forward_eval(batchnorm_forward):
         assert_equal(rm, inputs[3], what="the running mean returned in eval mode (it must not change)")
         assert_equal(rv, inputs[4], what="the running variance returned in eval mode (it must not change)")
 
+    @_showing(_bn_shown(False))
     def per_sample(case):
         dtype = _dtype(case)
         (out, _, _), (x, gamma, beta, rm, rv) = _bn_call(batchnorm_forward, case, training=False)
@@ -294,6 +296,7 @@ def _bw_call(fn, dout, x, gamma, eps):
 def batchnorm_backward_correct(batchnorm_backward):
     """Closed-form backward of training-mode batch norm equals autograd's."""
 
+    @_showing(_bw_shown())
     def same_as_autograd(case):
         dtype = _dtype(case)
         dout, x, gamma = _bw_inputs(case)
@@ -303,6 +306,7 @@ def batchnorm_backward_correct(batchnorm_backward):
         _close(dgamma, want_dgamma, case, dtype, "dgamma")
         _close(dbeta, want_dbeta, case, dtype, "dbeta")
 
+    @_showing(_bw_shown(eps=0.0))
     def invariances(case):
         dout, x, gamma = _bw_inputs(case)
         dx, _, _ = _bw_call(batchnorm_backward, dout, x, gamma, 0.0)
@@ -373,6 +377,7 @@ def _ln_examples(lead, normalized, form="tuple", **overrides):
 def layernorm_forward_correct(layernorm_forward):
     """Layer norm equals F.layer_norm and normalizes each sample on its own."""
 
+    @_showing(_ln_shown)
     def same_as_torch(case):
         dtype = _dtype(case)
         x, spelled, gamma, beta = _ln_inputs(case)
@@ -380,6 +385,7 @@ def layernorm_forward_correct(layernorm_forward):
         expected = oracles.layer_norm(x, tuple(case["normalized"]), gamma, beta, case["eps"])
         _close(got, expected, case, dtype, "the output")
 
+    @_showing(_ln_shown)
     def per_sample(case):
         dtype = _dtype(case)
         x, spelled, gamma, beta = _ln_inputs(case)
