@@ -42,16 +42,10 @@ def _nbgrader(*args: str, quiet: bool = True) -> None:
 
 
 def _buggy(assignment: str):
-    """The solution notebook with up to two realistic bugs, each in a different task."""
+    """The solution notebook with the realistic bugs ``tests/mutants`` picks for the demo."""
     sys.path.insert(0, str(course_root()))
-    from tests.mutants import apply, mutants_of
-    chosen, functions = [], set()
-    for m in mutants_of(assignment):
-        if m.function not in functions and not m.keeps:
-            chosen.append(m)
-            functions.add(m.function)
-        if len(chosen) == 2:
-            break
+    from tests.mutants import apply, demo_mutants
+    chosen = demo_mutants(assignment)
     nb = read_notebook(course_root() / "solutions" / assignment / f"{assignment}.ipynb")
     return apply(nb, *chosen), [m.name for m in chosen]
 

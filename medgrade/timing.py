@@ -42,7 +42,9 @@ class SpeedCase:
 
     ``make_inputs(seed, device)`` returns the positional arguments of one
     call, different for every seed; ``check(args, student_out, reference_out)``
-    raises CheckFailed when a timed output is wrong.
+    raises CheckFailed when a timed output is wrong. ``student`` is the
+    student's function itself: the library-call refusals of the correctness
+    aspect (which a speed aspect requires) would add their own cost here.
     """
     title: str
     student: Callable

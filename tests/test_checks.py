@@ -10,7 +10,7 @@ import pytest
 
 from medgrade import ASPECTS, assignments
 from tests.conftest import load_notebook, namespace_of
-from tests.mutants import apply, mutants_of
+from tests.mutants import apply, demo_mutants, mutants_of
 
 ASSIGNMENTS = list(assignments())
 ALL_ASPECTS = [a for tasks in assignments().values() for aspects in tasks.values() for a in aspects]
@@ -67,3 +67,12 @@ def test_same_submission_same_score_and_report(assignment, capsys):
             ns2 = namespace_of(apply(load_notebook("solutions", assignment), mutant))
             assert aspect.check(ns2[aspect.task]) == first
             assert capsys.readouterr().out == report
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_demo_bugs_exist_and_leave_partial_credit(assignment, namespaces):
+    bugs = demo_mutants(assignment)
+    assert len(bugs) >= 2
+    ns = namespace_of(apply(load_notebook("solutions", assignment), *bugs))
+    scores = [a.check(ns[a.task], report=False) for t in assignments()[assignment].values() for a in t]
+    assert 0 < sum(scores) < sum(a.points for t in assignments()[assignment].values() for a in t)

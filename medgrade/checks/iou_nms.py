@@ -196,7 +196,7 @@ def box_iou_speed(box_iou):
     """box_iou on 200 x 200 boxes runs within a small factor of torchvision.ops.box_iou (no Python loops)."""
     yield measure_ratio(SpeedCase(
         "IoU of 200 boxes with 200 boxes, vs torchvision.ops.box_iou",
-        student=lambda a, b: _student(box_iou, a, b), reference=_TV_BOX_IOU,
+        student=box_iou, reference=_TV_BOX_IOU,
         make_inputs=_iou_inputs, check=_iou_output_ok, thresholds={"cpu": 8.0, "cuda": 8.0}))
 
 
@@ -415,7 +415,7 @@ def nms_speed(nms):
     """nms on 2000 raw detections runs within a bounded factor of torchvision.ops.nms (no loop over box pairs)."""
     yield measure_ratio(SpeedCase(
         "NMS of 2000 detections of 40 objects, vs torchvision.ops.nms",
-        student=lambda b, s, t: _student(nms, b, s, t), reference=_TV_NMS,
+        student=nms, reference=_TV_NMS,
         make_inputs=_nms_inputs, check=_nms_output_ok, thresholds={"cpu": 1000.0, "cuda": 1000.0}))
 
 

@@ -37,6 +37,12 @@ def mutants_of(assignment: str) -> list[Mutant]:
     return list(importlib.import_module(MODULES[assignment]).MUTANTS)
 
 
+def demo_mutants(assignment: str) -> list[Mutant]:
+    """The mistakes of the demo's buggy student: a module's DEMO names."""
+    module = importlib.import_module(MODULES[assignment])
+    return [m for m in module.MUTANTS if m.name in module.DEMO]
+
+
 def defining_cell(nb, function: str):
     pattern = re.compile(rf"^(def|class)\s+{re.escape(function)}\b", re.M)
     cells = [c for c in nb.cells if is_answer_cell(c) and pattern.search(c.source)]

@@ -104,3 +104,6 @@ MUTANTS = [
            breaks=(LAYERNORM,),
            why="accepts normalized_shape only as a sequence, not as an int"),
 ]
+
+# the demo's buggy student (cyd_buggy) makes these mistakes
+DEMO = ("running_var_population_variance", "backward_without_mean_of_dx")

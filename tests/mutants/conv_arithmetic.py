@@ -143,3 +143,6 @@ MUTANTS = [
 # call of about 20 s before conv2d_speed gives up).
 ELEMENT_LOOP = Mutant("element_loop", "conv2d", ((_IM2COL_AND_MATMUL, _ELEMENT_LOOP),),
                       breaks=("conv2d_speed",), keeps=("conv2d_correct",))
+
+# the demo's buggy student (cyd_buggy) makes these mistakes
+DEMO = ("output_size_ignores_dilation", "bias_ignored")

@@ -163,3 +163,6 @@ MUTANTS = [
            breaks=("soft_nms_correct",),
            why="decayed boxes are never dropped below score_threshold"),
 ]
+
+# the demo's buggy student (cyd_buggy) makes these mistakes
+DEMO = ("giou_divides_by_union", "nms_no_sort")
