@@ -173,7 +173,8 @@ def _output_text(cell) -> str:
         if out.output_type == "stream":
             parts.append(out.text)
         elif out.output_type == "error":
-            parts.append(f"{out.ename}: {out.evalue}")
+            # the end of the traceback: the line of the visible test or of your code that failed
+            parts.append("\n".join(out.get("traceback", [])[-3:]) or f"{out.ename}: {out.evalue}")
         elif out.output_type == "execute_result":
             parts.append(str(out.get("data", {}).get("text/plain", "")))
     return _ANSI.sub("", "".join(p if p.endswith("\n") else p + "\n" for p in parts)).rstrip()

@@ -12,7 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -124,20 +125,26 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     assert (course / "grades.csv").read_text().count("\n") == 1 + 4 * len(ASSIGNMENTS)
 
 
+def _grade_submission(path: Path):
+    from medgrade.notebook import grade_notebook
+    return grade_notebook(path)
+
+
 def test_self_learner_runner_gives_the_same_points_as_autograde(course):
     """The same notebooks, graded again by `pytest --grade`'s engine: same points, aspect by aspect."""
-    from medgrade.notebook import grade_notebook
     course, _ = course
     scores = _scores(course)
     jobs = [(s, a) for s in ("ada_solved", "ben_stub", "cyd_buggy") for a in ASSIGNMENTS]
+    paths = [course / "submitted" / s / a / f"{a}.ipynb" for s, a in jobs]
     os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
     try:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results = list(pool.map(lambda j: grade_notebook(course / "submitted" / j[0] / j[1] / f"{j[1]}.ipynb"), jobs))
+        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_grade_submission, paths))
     finally:
         del os.environ["MEDGRADE_COURSE_ROOT"]
     for (student, a), (assignment, aspect_scores) in zip(jobs, results):
         assert assignment == a
+        assert len(aspect_scores) == sum(len(t) for t in assignments()[a].values())
         for s in aspect_scores:
             assert s.points == scores[student, a, s.aspect], (student, s.aspect)
 
