@@ -4,7 +4,10 @@ A mutant names the function whose answer cell it edits, the text edits
 (each ``old`` must occur exactly once in that cell), the aspects it must
 lose (score 0) and, optionally, aspects it must still pass in full (a slow
 but correct loop keeps the correctness aspect and loses the speed one).
-The same mutants serve the in-process tests and the demo's buggy submission.
+A mutant with no ``breaks`` is an honest alternative (written differently
+from the solution) that must keep every aspect it lists: the checks may not
+be tuned to one way of writing the answer. The same mutants serve the
+in-process tests and the demo's buggy submission (a module's ``DEMO`` names).
 """
 from __future__ import annotations
 

@@ -107,3 +107,14 @@ MUTANTS = [
 
 # the demo's buggy student (cyd_buggy) makes these mistakes
 DEMO = ("running_var_population_variance", "backward_without_mean_of_dx")
+
+# Honest alternatives: written differently from the solution, they must keep every aspect.
+MUTANTS += [
+    Mutant("honest_var_mean", "batchnorm_forward",
+           (("""        mean = x.mean(dim=dims, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)      # biased: divide by m""",
+             """        var, mean = torch.var_mean(x, dim=dims, correction=0, keepdim=True)"""),
+            ("""    x_hat = (x - mean) / torch.sqrt(var + eps)""", """    x_hat = (x - mean) * torch.rsqrt(var + eps)"""),),
+           breaks=(), keeps=("batchnorm_forward_train", "batchnorm_forward_running_stats", "batchnorm_forward_eval"),
+           why="torch.var_mean and rsqrt instead of two means and a division"),
+]

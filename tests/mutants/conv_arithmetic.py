@@ -146,3 +146,22 @@ ELEMENT_LOOP = Mutant("element_loop", "conv2d", ((_IM2COL_AND_MATMUL, _ELEMENT_L
 
 # the demo's buggy student (cyd_buggy) makes these mistakes
 DEMO = ("output_size_ignores_dilation", "bias_ignored")
+
+# Honest alternatives: written differently from the solution, they must keep every aspect.
+MUTANTS += [
+    Mutant("honest_loop_over_kernel_offsets", "conv2d",
+           (("""    cols = windows.permute(0, 2, 3, 1, 4, 5).reshape(N * H_out * W_out, C_in * kh * kw)
+    out = cols @ weight.reshape(C_out, C_in * kh * kw).T       # (N * H_out * W_out, C_out)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(N, H_out, W_out, C_out).permute(0, 3, 1, 2)""",
+             """    out = x.new_zeros(N, C_out, H_out, W_out)
+    for u in range(kh):
+        for v in range(kw):
+            out = out + torch.einsum("nchw,oc->nohw", windows[..., u, v], weight[:, :, u, v])
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return out"""),),
+           breaks=(), keeps=("conv2d_correct", "conv2d_edge_cases", "conv2d_properties", "conv2d_speed"),
+           why="one product per kernel tap, vectorized over pixels: correct and fast enough"),
+]

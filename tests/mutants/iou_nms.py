@@ -166,3 +166,47 @@ MUTANTS = [
 
 # the demo's buggy student (cyd_buggy) makes these mistakes
 DEMO = ("giou_divides_by_union", "nms_no_sort")
+
+# Honest alternatives: written differently from the solution, they must keep every aspect.
+MUTANTS += [
+    Mutant("honest_iou_by_coordinates", "box_iou",
+           (("""    top_left = torch.max(boxes1[:, None, :2], boxes2[None, :, :2])
+    bottom_right = torch.min(boxes1[:, None, 2:], boxes2[None, :, 2:])
+    wh = (bottom_right - top_left).clamp(min=0)                         # no overlap: 0 wide or high
+    inter = wh[..., 0] * wh[..., 1]                                     # (N, M)""",
+             """    x1, y1, x2, y2 = boxes1.unbind(1)
+    u1, v1, u2, v2 = boxes2.unbind(1)
+    w = (torch.minimum(x2[:, None], u2[None, :]) - torch.maximum(x1[:, None], u1[None, :])).clamp(min=0)
+    h = (torch.minimum(y2[:, None], v2[None, :]) - torch.maximum(y1[:, None], v1[None, :])).clamp(min=0)
+    inter = w * h"""),),
+           breaks=(), keeps=("box_iou_correct", "box_iou_speed"),
+           why="per-coordinate broadcasting instead of corner pairs"),
+    Mutant("honest_greedy_on_python_floats", "nms",
+           (("""    order = torch.sort(scores, descending=True, stable=True).indices   # ties: lower index first
+    keep = []
+    while order.numel() > 0:
+        best, rest = order[0], order[1:]
+        keep.append(best)
+        iou = box_iou(boxes[best].unsqueeze(0), boxes[rest]).squeeze(0)  # (len(rest),)
+        order = rest[~(iou > iou_threshold)]       # drop what overlaps the kept box too much
+    return torch.stack(keep) if keep else order    # here `order` is an empty int64 tensor""",
+             """    b, s = boxes.tolist(), scores.tolist()
+    order = sorted(range(len(s)), key=lambda i: (-s[i], i))        # ties: lower index first
+    keep, dropped = [], [False] * len(s)
+    for k, i in enumerate(order):
+        if dropped[i]:
+            continue
+        keep.append(i)
+        x1, y1, x2, y2 = b[i]
+        for j in order[k + 1:]:
+            if dropped[j]:
+                continue
+            u1, v1, u2, v2 = b[j]
+            inter = max(0.0, min(x2, u2) - max(x1, u1)) * max(0.0, min(y2, v2) - max(y1, v1))
+            union = (x2 - x1) * (y2 - y1) + (u2 - u1) * (v2 - v1) - inter
+            if union > 0 and inter / union > iou_threshold:
+                dropped[j] = True
+    return torch.tensor(keep, dtype=torch.int64, device=boxes.device)"""),),
+           breaks=(), keeps=("nms_correct", "nms_edge_cases", "nms_speed"),
+           why="the classic double loop on Python floats: correct, and the speed aspect lets it pass"),
+]
