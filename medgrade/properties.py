@@ -35,6 +35,7 @@ class PropertyResult:
     examples: int = 0
     counterexample: str = ""
     message: str = ""
+    kind: str = "property"          # or "speed": examples then counts timing samples
 
 
 class _StudentRaised(CheckFailed):

@@ -83,7 +83,8 @@ def _score(aspect_id: str, fn: Callable) -> float:
 
 def _render(result: PropertyResult) -> str:
     mark = "✓" if result.passed else "✗"
-    count = f" ({result.examples} inputs)" if result.examples > 1 else ""
+    unit = "samples" if result.kind == "speed" else "inputs"
+    count = f" ({result.examples} {unit})" if result.examples > 1 else ""
     out = [f"  {mark} {result.title}{count if result.passed else ''}"]
     if not result.passed:
         if result.counterexample:

@@ -76,7 +76,7 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
     student = lambda *a: call(case.student, *a)  # noqa: E731  (readable failures)
 
     def fail(message: str, samples: int = 1) -> PropertyResult:
-        return PropertyResult(title, False, samples, "", message)
+        return PropertyResult(title, False, samples, "", message, kind="speed")
 
     try:
         torch.set_num_threads(1)
@@ -100,7 +100,9 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         r_ref = max(1, math.ceil(BLOCK_SECONDS / max(t_ref, 1e-9)))
         r_student = max(1, math.ceil(BLOCK_SECONDS / max(min(warm), 1e-9)))
         best_student = best_ref = math.inf
+        samples = 0
         for i in range(SAMPLES):
+            samples += 1
             batch = [case.make_inputs(next(seed), device) for _ in range(max(r_ref, r_student))]
             got: list = []
             for side in (("student", "reference") if i % 2 == 0 else ("reference", "student")):
@@ -122,5 +124,5 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         torch.set_num_threads(previous_threads)
     ratio = best_student / best_ref
     if ratio > threshold:
-        return fail(f"your function took {ratio:.1f}x the reference's time", SAMPLES)
-    return PropertyResult(title + f": {ratio:.1f}x", True, SAMPLES)
+        return fail(f"your function took {ratio:.1f}x the reference's time", samples)
+    return PropertyResult(title + f": {ratio:.1f}x", True, samples, kind="speed")
