@@ -30,12 +30,18 @@ class DemoError(Exception):
     pass
 
 
-def _nbgrader(*args: str, quiet: bool = True) -> None:
-    env = dict(os.environ)
+def tool_env(**extra: str) -> dict:
+    """The environment for nbgrader and its helpers (alembic) from this Python's environment."""
+    env = dict(os.environ, **extra)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def run_nbgrader(*args: str, cwd: Path | None = None) -> None:
+    """Run an nbgrader command in the course folder; DemoError with its last lines if it fails."""
     proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-                          cwd=course_root(), env=env, capture_output=True, text=True)
+                          cwd=cwd or course_root(), env=tool_env(), capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
         raise DemoError(f"nbgrader {args[0]} failed:\n  " + "\n  ".join(tail))
@@ -43,7 +49,8 @@ def _nbgrader(*args: str, quiet: bool = True) -> None:
 
 def _buggy(assignment: str):
     """The solution notebook with the realistic bugs ``tests/mutants`` picks for the demo."""
-    sys.path.insert(0, str(course_root()))
+    if str(course_root()) not in sys.path:
+        sys.path.insert(0, str(course_root()))
     from tests.mutants import apply, demo_mutants
     chosen = demo_mutants(assignment)
     nb = read_notebook(course_root() / "solutions" / assignment / f"{assignment}.ipynb")
@@ -134,16 +141,16 @@ def main(argv=None) -> int:
         start = time.time()
         for a in chosen:
             print(f"generate {a}: release/ and solutions/", flush=True)
-            _nbgrader("generate_assignment", a, "--force")
-            _nbgrader("generate_solution", a, "--force")
+            run_nbgrader("generate_assignment", a, "--force")
+            run_nbgrader("generate_solution", a, "--force")
         bugs = write_submissions(chosen, extra)
         for a in chosen:
             print(f"autograde {a}: {', '.join(b for b in bugs[a])} in cyd_buggy", flush=True)
             t = time.time()
-            _nbgrader("autograde", a, "--force")
+            run_nbgrader("autograde", a, "--force")
             print(f"  {time.time() - t:.1f} s", flush=True)
-            _nbgrader("generate_feedback", a, "--force")
-        _nbgrader("export")
+            run_nbgrader("generate_feedback", a, "--force")
+        run_nbgrader("export")
     except (DemoError, NotebookError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

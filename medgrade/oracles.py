@@ -6,6 +6,8 @@ answer and not the oracle's rounding.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 import torchvision.ops as tvops
@@ -78,8 +80,6 @@ def batch_norm_backward(dout, x, gamma, eps):
 
 
 # ---------------------------------------------------------------- 14_iou_nms: slow, obvious references
-
-import math  # noqa: E402
 
 
 def _iou_of_two(a, b) -> float:

@@ -204,8 +204,3 @@ def _render_case(case: Any) -> str:
     if case is None:
         return ""
     return describe(case)
-
-
-def seeded(seed: int) -> torch.Generator:
-    """A CPU generator for drawing tensor contents from a Hypothesis-drawn seed."""
-    return torch.Generator().manual_seed(int(seed))

@@ -50,28 +50,6 @@ def conv_transpose_geometry(draw, max_n: int = 32):
     return {"n": n, "k": k, "s": s, "p": p, "output_padding": op, "d": d}
 
 
-@st.composite
-def conv2d_cases(draw, max_batch: int = 3, max_channels: int = 4, max_size: int = 12):
-    """A full conv2d call: shapes, stride, padding, dilation (each a pair), bias or not, seed."""
-    kh, kw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
-    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    ph, pw = draw(st.integers(0, 3)), draw(st.integers(0, 3))
-    min_h = max(1, dh * (kh - 1) + 1 - 2 * ph)
-    min_w = max(1, dw * (kw - 1) + 1 - 2 * pw)
-    h = draw(st.integers(min_h, max(min_h, max_size)))
-    w = draw(st.integers(min_w, max(min_w, max_size)))
-    return {
-        "batch": draw(st.integers(1, max_batch)),
-        "in_channels": draw(st.integers(1, max_channels)),
-        "out_channels": draw(st.integers(1, max_channels)),
-        "size": (h, w), "kernel": (kh, kw),
-        "stride": (sh, sw), "padding": (ph, pw), "dilation": (dh, dw),
-        "bias": draw(st.booleans()),
-        "seed": draw(seeds),
-    }
-
-
 # ---------------------------------------------------------------- normalization
 
 @st.composite

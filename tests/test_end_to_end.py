@@ -19,7 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade import ASPECTS, assignments
+from medgrade import assignments
+from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 from tests.mutants import demo_mutants
 
@@ -41,9 +42,7 @@ for _name in {names!r}:
 
 
 def _run(args, cwd, **env):
-    full_env = dict(os.environ, **env)
-    full_env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + full_env["PATH"]
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=full_env, capture_output=True, text=True)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=tool_env(**env), capture_output=True, text=True)
 
 
 def _warning_submission(assignment: str, folder: Path) -> Path:

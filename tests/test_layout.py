@@ -2,17 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
 from medgrade import assignments
+from medgrade.demo import run_nbgrader
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 
 PIN = re.compile(r"^\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s#]+)\s*$")
@@ -59,20 +56,13 @@ def test_committed_notebooks_have_no_outputs():
                 assert not cell.get("outputs"), f"{path} has outputs"
 
 
-def _nbgrader(course: Path, *args: str):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=ERROR"],
-                          cwd=course, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
 @pytest.mark.slow
 def test_release_and_solutions_are_in_sync_with_source(tmp_path):
     shutil.copytree(ROOT / "source", tmp_path / "source")
     shutil.copy(ROOT / "nbgrader_config.py", tmp_path)
     for a in assignments():
-        _nbgrader(tmp_path, "generate_assignment", a)
-        _nbgrader(tmp_path, "generate_solution", a)
+        run_nbgrader("generate_assignment", a, cwd=tmp_path)
+        run_nbgrader("generate_solution", a, cwd=tmp_path)
         for kind in ("release", "solutions"):
             made = json.loads((tmp_path / kind / a / f"{a}.ipynb").read_text())
             committed = json.loads((ROOT / kind / a / f"{a}.ipynb").read_text())

@@ -1,23 +1,21 @@
 """`pytest --grade`: the self-learner's runner, its report and its answers to bad input."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
+from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 from tests.mutants import apply, mutants_of
 from tests.conftest import load_notebook
 
 
 def grade(*paths, cwd=None):
-    env = dict(os.environ, PATH=str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
     return subprocess.run([sys.executable, "-m", "pytest", "--grade", "-q", *map(str, paths)],
-                          cwd=cwd or ROOT, env=env, capture_output=True, text=True)
+                          cwd=cwd or ROOT, env=tool_env(), capture_output=True, text=True)
 
 
 def test_missing_notebook(tmp_path):
