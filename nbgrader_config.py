@@ -24,3 +24,21 @@ c.GenerateSolution.preprocessors = [
 
 # The kernel's own start-up warnings are not the student's business.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
+
+# Scores come from outside the student's kernel: after execution, each grade
+# cell's output is replaced by the score the course's checks compute with the
+# submission's code in isolated worker processes (medgrade/nbgrader_trusted.py).
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "medgrade.nbgrader_trusted.TrustedScores",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Notebook kernels start confined: writes only in the submission's folder, a
+# memory cap, a process cap, everything they start killed at shutdown.
+c.Execute.kernel_manager_class = "medgrade.kernel.SandboxedKernelManager"

@@ -1,12 +1,11 @@
-"""Reading course notebooks and grading one the way ``nbgrader autograde`` does.
+"""Reading course notebooks and scoring a submission the way both runners do.
 
-The self-learner runner and the course's own tests share this module, so a
-notebook gets the same points from ``pytest --grade`` as from nbgrader:
-locked cells (the setup cell and every grade cell) are restored from the
-instructor's ``source/`` notebook, hidden tests included; the notebook runs
-in a fresh kernel with nbgrader's own ``Execute`` preprocessor and the
-course's ``nbgrader_config.py``; stderr is filtered by nbgrader's
-``IgnorePattern``; each grade cell is scored by ``nbgrader.utils.determine_grade``.
+``nbgrader autograde`` (through :mod:`medgrade.nbgrader_trusted`) and the
+self-learner's ``pytest --grade`` share :func:`grade_submission`: locked
+cells (the setup cell and every grade cell) are restored from the
+instructor's ``source/`` notebook, the setup and answer cells run in an
+isolated worker (:mod:`medgrade.isolation`), and every aspect of the source
+notebook's grade cells is scored in the grading process.
 """
 from __future__ import annotations
 
@@ -95,13 +94,18 @@ def identify_assignment(nb, path: str | os.PathLike) -> str:
     raise NotebookError(f"{path}: unknown assignment {stem!r} (known: {', '.join(known)})")
 
 
+def submission_cells(nb) -> list[str]:
+    """The code a submission defines: the setup cell and every answer cell, in order.
+
+    This is what the isolated worker runs (and all it runs): helpers belong in
+    the answer cells. Locked cells must be restored from the source first.
+    """
+    return [cell.source for cell in nb.cells
+            if cell.get("cell_type") == "code" and (is_answer_cell(cell) or grade_id(cell) == "setup")]
+
+
 def answer_code(nb) -> str:
-    """The code a submission defines: the setup cell and every answer cell, in order."""
-    parts = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and (is_answer_cell(cell) or grade_id(cell) == "setup"):
-            parts.append(cell.source)
-    return "\n\n".join(parts)
+    return "\n\n".join(submission_cells(nb))
 
 
 def restore_locked_cells(student_nb, source_nb):
@@ -129,52 +133,37 @@ class AspectScore:
     report: str
 
 
-def _course_config():
-    from traitlets.config.loader import PyFileConfigLoader
-    return PyFileConfigLoader("nbgrader_config.py", path=str(course_root())).load_config()
+def graded_aspects(source_nb) -> list:
+    """The registry's aspects for the grade cells of a source notebook, in notebook order."""
+    from .registry import ASPECTS, assignments
+    assignments()
+    found = []
+    for cell in source_nb.cells:
+        if is_grade_cell(cell) and not is_answer_cell(cell):
+            gid = grade_id(cell)
+            if gid not in ASPECTS:
+                raise NotebookError(f"grade cell {gid!r} has no check in the grading package")
+            found.append(ASPECTS[gid])
+    return found
+
+
+def grade_submission(nb, assignment: str) -> list[AspectScore]:
+    """Score every aspect of ``assignment`` on a submission, its code run in isolated workers.
+
+    Locked cells (setup, grade cells) are restored from the source first, as
+    nbgrader does; grade cells the student deleted, duplicated or edited change
+    nothing: the aspects come from the source notebook, the functions from the
+    answer cells. This is the score both runners record.
+    """
+    from .isolation import grade_cells
+    source = read_notebook(source_notebook_path(assignment))
+    nb = restore_locked_cells(nb, source)
+    return [AspectScore(a.id, float(points), a.points, report)
+            for a, points, report in grade_cells(submission_cells(nb), graded_aspects(source))]
 
 
 def grade_notebook(path: str | os.PathLike) -> tuple[str, list[AspectScore]]:
-    """Execute a submission as nbgrader autograde would and score every grade cell."""
-    from nbgrader.preprocessors import ClearOutput, Execute, IgnorePattern
-    from nbgrader.utils import determine_grade, setenv
-
-    path = Path(path)
+    """Read a submission, tell its assignment, and score it (see :func:`grade_submission`)."""
     nb = read_notebook(path)
     assignment = identify_assignment(nb, path)
-    source = read_notebook(source_notebook_path(assignment))
-    nb = restore_locked_cells(nb, source)
-    config = _course_config()
-    resources = {"metadata": {"path": str(path.parent.resolve())}}
-    nb, resources = ClearOutput(config=config)(nb, resources)
-    with setenv(NBGRADER_EXECUTION="autograde"):
-        nb, resources = Execute(config=config)(nb, resources)
-    nb, resources = IgnorePattern(config=config)(nb, resources)
-    scores = []
-    present = {grade_id(c) for c in nb.cells if is_grade_cell(c)}
-    for cell in nb.cells:
-        if is_grade_cell(cell) and not is_answer_cell(cell):
-            points, max_points = determine_grade(cell)
-            scores.append(AspectScore(grade_id(cell), float(points or 0), max_points, _output_text(cell)))
-    for cell in source.cells:
-        gid = grade_id(cell)
-        if is_grade_cell(cell) and gid not in present:
-            scores.append(AspectScore(gid, 0.0, float(nbgrader_meta(cell)["points"]),
-                                      "this grade cell is missing from the notebook"))
-    return assignment, scores
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _output_text(cell) -> str:
-    parts = []
-    for out in cell.get("outputs", []):
-        if out.output_type == "stream":
-            parts.append(out.text)
-        elif out.output_type == "error":
-            # the end of the traceback: the line of the visible test or of your code that failed
-            parts.append("\n".join(out.get("traceback", [])[-3:]) or f"{out.ename}: {out.evalue}")
-        elif out.output_type == "execute_result":
-            parts.append(str(out.get("data", {}).get("text/plain", "")))
-    return _ANSI.sub("", "".join(p if p.endswith("\n") else p + "\n" for p in parts)).rstrip()
+    return assignment, grade_submission(nb, assignment)

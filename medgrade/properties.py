@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterable
 
 import torch
 from hypothesis import example, given
-from torch.utils._python_dispatch import TorchDispatchMode
 from hypothesis import reporting
 from hypothesis import strategies as st
 
+from .guard import Forbidden, guarded_call
 from .profile import grading_settings
-from .report import CheckFailed, describe
+from .report import CheckFailed, WorkerLost, describe
 
 
 @dataclass
@@ -82,78 +82,56 @@ def one_thread():
         torch.set_num_threads(previous)
 
 
-Forbidden = tuple  # (owner, attribute name, what to call it in the report)
-
-
-@contextlib.contextmanager
-def forbidden(entries: Iterable[Forbidden]):
-    """Replace library functions by tripwires for the duration of one student call.
-
-    Yields the list of the tripwires that fired, so a call that caught the
-    tripwire's exception is still known to have used the library.
-    """
-    tripped: list[str] = []
-    saved = []
-
-    def tripwire(label: str):
-        def refuse(*args, **kwargs):
-            tripped.append(label)
-            raise RuntimeError(f"{label} may not be used in this exercise")
-        return refuse
-
-    try:
-        for owner, attr, label in entries:
-            if hasattr(owner, attr):
-                saved.append((owner, attr, getattr(owner, attr)))
-                setattr(owner, attr, tripwire(label))
-        yield tripped
-    finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
-
-
-class OpRecorder(TorchDispatchMode):
-    """Names every aten / torchvision operator run while active, however it was reached
-    (an alias, ``getattr``, ``torch.ops``, ``importlib``, ``exec``)."""
-
-    def __init__(self):
-        super().__init__()
-        self.ops: list[str] = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.ops.append(str(func))
-        return func(*args, **(kwargs or {}))
-
-
 def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
          forbid_ops: re.Pattern | None = None, hint: str = "", **kwargs: Any) -> Any:
     """Call the student's function; anything it raises becomes a readable failure.
 
-    The library's own version of the exercise is refused two ways: ``forbid``
-    replaces Python-level functions by tripwires (for functions made of many
-    small operators, such as torchvision's box_iou), and ``forbid_ops`` is a
-    pattern over the operators the call runs, recorded below the Python layer
-    (for ``conv2d``, ``native_batch_norm``, ``torchvision::nms``). Either makes
-    the property fail with the reason and ``hint``. What the function prints is
-    discarded: it would only bury the report.
+    ``fn`` is the function itself (in-process) or a :class:`medgrade.isolation.Remote`
+    stand-in for a function that lives in an isolated worker process; both
+    are called through :func:`medgrade.guard.guarded_call`. The library's own
+    version of the exercise is refused two ways: ``forbid`` replaces
+    Python-level functions by tripwires (for functions made of many small
+    operators, such as torchvision's box_iou), and ``forbid_ops`` is a pattern
+    over the operators the call runs, recorded below the Python layer (for
+    ``conv2d``, ``native_batch_norm``, ``torchvision::nms``). Either makes the
+    property fail with the reason and ``hint``.
     """
-    recorder = OpRecorder() if forbid_ops is not None else contextlib.nullcontext()
-    with forbidden(forbid) as tripped:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()), recorder:
-                out = fn(*args, **kwargs)
-        except NotImplementedError as e:
-            raise _StudentRaised(f"not implemented yet ({type(e).__name__}: {e})") from None
-        except Exception as e:  # the student's bug, reported as such
-            if not tripped:
-                raise _StudentRaised(f"your function raised {type(e).__name__}: {e}") from None
-    used = tripped[:1]
-    if forbid_ops is not None and not used:
-        used = sorted({op for op in recorder.ops if forbid_ops.search(op)})
+    pattern = forbid_ops.pattern if forbid_ops is not None else None
+    invoke = getattr(fn, "guarded_call", None)
+    if callable(invoke) and getattr(fn, "is_remote", False) is True:
+        outcome = invoke(args, kwargs, forbid=forbid, forbid_ops=pattern)
+    else:
+        outcome = guarded_call(fn, args, kwargs, forbid, pattern)
+    used = outcome.tripped[:1] or (sorted({op for op in outcome.ops if forbid_ops.search(op)})
+                                   if forbid_ops is not None else [])
     if used:
         raise _StudentRaised(f"your function called {', '.join(used)}: this exercise asks you to "
                              f"write it yourself" + (f". {hint}" if hint else ""))
-    return out
+    if outcome.raised is not None:
+        kind, message, where = outcome.raised
+        if kind == "NotImplementedError":
+            raise _StudentRaised(f"not implemented yet ({kind}: {message})")
+        raise _StudentRaised(f"your function raised {kind}: {message}" + (f"\n{where}" if where else ""))
+    return outcome.value
+
+
+def gradients(got: torch.Tensor, leaves: list[torch.Tensor], upstream: torch.Tensor) -> tuple:
+    """``torch.autograd.grad(got, leaves, upstream, allow_unused=True)``, also when ``got``
+    came back from an isolated worker: its graph stays there, and the worker computes the
+    gradients (with the library still refused)."""
+    from .isolation import remote_graph
+    where = remote_graph(got)
+    if where is None:
+        return torch.autograd.grad(got, leaves, upstream, allow_unused=True)
+    remote, graph, keys = where
+    wanted = [keys.get(id(t), "?") for t in leaves]
+    outcome = remote.vjp(graph, wanted, upstream)
+    if outcome.tripped or outcome.ops:
+        raise _StudentRaised(f"your function's backward pass called {(outcome.tripped or outcome.ops)[0]}: "
+                             "this exercise asks you to write it yourself")
+    if outcome.raised is not None:
+        raise _StudentRaised(f"autograd through your function raised {outcome.raised[0]}: {outcome.raised[1]}")
+    return tuple(outcome.value)
 
 
 def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any], None], *,
@@ -174,6 +152,9 @@ def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any]
         except CheckFailed as e:
             failure["case"], failure["message"] = case, e.message
             raise
+        except WorkerLost:
+            failure["case"] = case
+            raise
 
     test = property_holds
     for ex in reversed(list(examples)):
@@ -185,6 +166,8 @@ def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any]
     except CheckFailed:
         return PropertyResult(title, False, seen["n"], _render_case(failure.get("case")),
                               failure.get("message", ""))
+    except WorkerLost as e:
+        return PropertyResult(title, False, seen["n"], _render_case(failure.get("case")), e.message)
     except Exception as e:  # the property itself broke on this submission
         return PropertyResult(title, False, seen["n"], _render_case(failure.get("case")),
                               f"the check could not run on your answer: {type(e).__name__}: {e}")
@@ -195,7 +178,7 @@ def check_once(title: str, prop: Callable[[], None]) -> PropertyResult:
     """A property with no generated input: one fixed scenario."""
     try:
         prop()
-    except CheckFailed as e:
+    except (CheckFailed, WorkerLost) as e:
         return PropertyResult(title, False, 1, "", e.message)
     return PropertyResult(title, True, 1)
 

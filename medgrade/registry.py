@@ -8,11 +8,13 @@ function, prints a short report to stdout and returns the points earned.
 from __future__ import annotations
 
 import functools
+import os
 import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from .properties import PropertyResult, one_thread, quiet
+from .report import WorkerLost
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,15 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
                         lines.append(f"  ✗ graded only once {needed} earns full points")
                         break
                 else:
-                    for result in body(fn):
-                        lines.append(_render(result))
-                        if not result.passed:
-                            earned = 0.0
-                            break
+                    try:
+                        for result in body(fn):
+                            lines.append(_render(result))
+                            if not result.passed:
+                                earned = 0.0
+                                break
+                    except WorkerLost as e:
+                        earned = 0.0
+                        lines.append(f"  ✗ {e.message}")
             try:
                 _memo.setdefault(aspect_id, weakref.WeakKeyDictionary())[fn] = earned
             except TypeError:  # not weakly referenceable: no memo
@@ -96,7 +102,18 @@ def _render(result: PropertyResult) -> str:
 
 
 def grade(aspect_id: str, fn: Callable) -> float:
-    """Grade ``fn`` on one aspect: prints the report, returns the points earned."""
+    """Grade ``fn`` on one aspect: prints the report, returns the points earned.
+
+    This runs the check in the calling process, which is what an instructor
+    wants when running the source notebook. Under ``nbgrader autograde`` the
+    calling process is the submission's own kernel, which the submission
+    controls: there the cell scores 0 and the course's autograde step
+    (:mod:`medgrade.nbgrader_trusted`) replaces its output with the score
+    computed in isolated processes.
+    """
+    if os.environ.get("NBGRADER_EXECUTION") == "autograde":
+        print(f"[{aspect_id}] graded outside this notebook, in isolated processes")
+        return 0.0
     with quiet():
         from . import checks  # noqa: F401  (registers every aspect)
     if aspect_id not in ASPECTS:

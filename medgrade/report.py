@@ -16,6 +16,18 @@ import torch
 _MAX_ELEMENTS_SHOWN = 64
 
 
+class WorkerLost(BaseException):
+    """The process running the student's code hung, crashed or exited; the aspect fails.
+
+    A BaseException, so Hypothesis does not shrink it: one lost worker ends
+    the property at once instead of re-running a hang for every shrink step.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
 class CheckFailed(AssertionError):
     """A graded property does not hold for one input."""
 

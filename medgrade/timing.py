@@ -25,7 +25,7 @@ import torch
 from torch.utils.benchmark.utils.timer import timer as clock
 
 from .properties import PropertyResult, call
-from .report import CheckFailed
+from .report import CheckFailed, WorkerLost
 
 SAMPLES = 11
 BLOCK_SECONDS = 0.02
@@ -66,6 +66,29 @@ def _time_block(fn: Callable, batch: list[Sequence[Any]], out: list) -> float:
     return (clock() - start) / len(batch)
 
 
+def _remote_block(remote, batch: list[Sequence[Any]], out: list) -> float:
+    """One block run in a worker process (the student's, or the clean reference worker),
+    timed on this process's clock around the request."""
+    seconds, outputs = remote.timed_block(batch, clock)
+    for o in outputs:
+        if hasattr(o, "kind") and hasattr(o, "where") and type(o).__name__ == "Raised":
+            raise CheckFailed(f"your function raised {o.kind}: {o.message}" + (f"\n{o.where}" if o.where else ""))
+    out.extend(outputs)
+    return seconds
+
+
+def _sides(case: SpeedCase):
+    """(student block, reference block): in-process, or both in worker processes."""
+    if getattr(case.student, "is_remote", False) is True:
+        from .isolation import reference
+        ref = reference(case.reference)
+        return (lambda batch, out: _remote_block(case.student, batch, out),
+                lambda batch, out: _remote_block(ref, batch, out))
+    student = lambda *a: call(case.student, *a)  # noqa: E731  (readable failures)
+    return (lambda batch, out: _time_block(student, batch, out),
+            lambda batch, out: _time_block(case.reference, batch, out))
+
+
 def measure_ratio(case: SpeedCase) -> PropertyResult:
     device = grading_device()
     threshold = case.thresholds[device.type]
@@ -73,7 +96,7 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
     previous_threads = torch.get_num_threads()
     threads_before = threading.active_count()
     seed = iter(range(10_000, 10_000_000))
-    student = lambda *a: call(case.student, *a)  # noqa: E731  (readable failures)
+    student_block, reference_block = _sides(case)
 
     def fail(message: str, samples: int = 1) -> PropertyResult:
         return PropertyResult(title, False, samples, "", message, kind="speed")
@@ -81,16 +104,15 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
     try:
         torch.set_num_threads(1)
         for _ in range(2):
-            case.reference(*case.make_inputs(next(seed), device))
-        t_ref = min(_time_block(case.reference, [case.make_inputs(next(seed), device)], [])
-                    for _ in range(3))
+            reference_block([case.make_inputs(next(seed), device)], [])
+        t_ref = min(reference_block([case.make_inputs(next(seed), device)], []) for _ in range(3))
         # Warm-up and a first look at the student's cost. A call far above the
         # threshold is confirmed by more calls (a preempted call is not a verdict):
         # two when calls are long, up to five when they are short.
         warm: list[float] = []
         for k in range(5):
             args = case.make_inputs(next(seed), device)
-            warm.append(_time_block(student, [args], out := []))
+            warm.append(student_block([args], out := []))
             case.check(args, out[0], case.reference(*args))
             if warm[-1] / t_ref <= 3 * threshold or (k >= 1 and warm[-1] >= SLOW_CALL_SECONDS):
                 break
@@ -107,9 +129,9 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
             got: list = []
             for side in (("student", "reference") if i % 2 == 0 else ("reference", "student")):
                 if side == "student":
-                    best_student = min(best_student, _time_block(student, batch[:r_student], got))
+                    best_student = min(best_student, student_block(batch[:r_student], got))
                 else:
-                    best_ref = min(best_ref, _time_block(case.reference, batch[:r_ref], []))
+                    best_ref = min(best_ref, reference_block(batch[:r_ref], []))
             for args, g in zip(batch, got):
                 case.check(args, g, case.reference(*args))
             if i == 0 and best_student / best_ref > 3 * threshold:
@@ -118,7 +140,7 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
                 break                                   # a clear pass
         if threading.active_count() > threads_before:
             return fail("your function left threads running: results must be complete on return")
-    except CheckFailed as e:
+    except (CheckFailed, WorkerLost) as e:
         return fail(e.message)
     finally:
         torch.set_num_threads(previous_threads)

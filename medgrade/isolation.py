@@ -1,0 +1,403 @@
+"""Grading a submission whose code runs in isolated worker processes.
+
+The grading process (nbgrader's own process during ``autograde``, pytest for
+a self-learner) never runs student code. It draws the inputs, computes the
+expected values and judges; a *worker* (:mod:`medgrade.worker`) runs the
+notebook's setup and answer cells and calls the student's functions on the
+inputs it is sent. Workers are forked from a warm zygote (multiprocessing's
+forkserver with torch preloaded), so starting one costs milliseconds.
+
+One warm worker serves one notebook. Each call has a timeout, each aspect a
+time budget; a worker that hangs, crashes, exits or blows its limits is
+killed with everything it started (:func:`medgrade.sandbox.kill_all`), the
+aspect it was serving fails with what happened, and the next aspect gets a
+fresh worker. Timing samples are read on the grading process's clock around
+a request to the student's worker and the same request to a *reference
+worker* that has run no student code.
+"""
+from __future__ import annotations
+
+import atexit
+import base64
+import contextlib
+import fcntl
+import io
+import multiprocessing
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from typing import Any, Callable, Iterable, Sequence
+
+from . import sandbox, wire
+from .guard import Outcome, owner_path
+from .report import WorkerLost
+
+CALL_SECONDS = float(os.environ.get("MEDGRADE_CALL_SECONDS", "10"))
+ASPECT_SECONDS = float(os.environ.get("MEDGRADE_ASPECT_SECONDS", "60"))
+BOOT_SECONDS = float(os.environ.get("MEDGRADE_BOOT_SECONDS", "60"))
+_PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "medgrade.worker"]
+
+
+_context_lock = threading.Lock()
+_context = None
+
+
+def _zygote():
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            _context = ctx
+        return _context
+
+
+@contextlib.contextmanager
+def _main_script_hidden():
+    """multiprocessing re-runs the parent's main script in each child unless it is hidden:
+    a worker must import nothing but its own modules (the main script is nbgrader's or pytest's)."""
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__.pop(k) for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        if main is not None:
+            main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            main.__dict__.pop("__spec__", None)
+            main.__dict__.update(saved)
+
+
+class Process:
+    """One worker process: start, request with a deadline, kill with all it started."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.home = tempfile.mkdtemp(prefix="medgrade-worker-")
+        self.cgroup = sandbox.new_cgroup()
+        ctx = _zygote()
+        parent, child = ctx.Pipe(duplex=True)
+        from .worker import serve
+        self.proc = ctx.Process(target=serve, args=(child, self.home, self.cgroup), daemon=True)
+        with _main_script_hidden():
+            self.proc.start()
+        child.close()
+        self.conn = parent
+        self.fd = parent.fileno()
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, fcntl.fcntl(self.fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        self.alive = True
+
+    def request(self, body: dict, values: dict | None = None, timeout: float = CALL_SECONDS,
+                what: str = "your function") -> tuple[Any, list[bytes]]:
+        enc = wire.Encoder(pickle_others=True)
+        for key, value in (values or {}).items():
+            body[key] = enc.encode(value)
+        deadline = time.monotonic() + timeout
+        try:
+            wire.send(self.fd, body, enc.buffers, deadline)
+            return wire.receive(self.fd, deadline)
+        except wire.Timeout:
+            self.kill()
+            raise WorkerLost(f"{what} did not finish within {timeout:g} s; it was stopped") from None
+        except wire.Closed:
+            code = self.kill()
+            raise WorkerLost(f"{what} ended the process that ran it ({_exit_text(code)})") from None
+        except wire.WireError as e:
+            self.kill()
+            raise WorkerLost(f"{what} sent back something that is not plain data ({e})") from None
+
+    def kill(self) -> int | None:
+        if self.alive:
+            self.alive = False
+            with contextlib.suppress(OSError, ValueError):
+                self.conn.close()
+            sandbox.kill_all(self.proc.pid, self.cgroup)
+            self.proc.join(5)
+            shutil.rmtree(self.home, ignore_errors=True)
+        return self.proc.exitcode
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "it did not exit"
+    if code < 0:
+        import signal
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class Remote:
+    """A student's function that lives in a worker: what the checks receive instead of it."""
+    is_remote = True
+
+    def __init__(self, owner, name: str):
+        self.owner = owner              # a Session, or the reference worker
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name} in an isolated worker>"
+
+    def __call__(self, *args, **kwargs):
+        from .properties import call
+        return call(self, *args, **kwargs)
+
+    def guarded_call(self, args: Sequence[Any], kwargs: dict, forbid: Iterable = (),
+                     forbid_ops: str | None = None) -> Outcome:
+        process = self.owner.process()
+        body = {"op": "call", "fn": self.name, "forbid_ops": forbid_ops,
+                "forbid": [[owner_path(o), a, label] for o, a, label in forbid]}
+        reply, buffers = process.request(body, {"args": list(args), "kwargs": dict(kwargs)},
+                                         timeout=self.owner.timeout())
+        if reply.get("missing"):
+            raise WorkerLost(self.owner.missing(self.name))
+        outcome = Outcome(raised=_raised(reply.get("raised")), tripped=_strings(reply.get("tripped")),
+                          ops=_strings(reply.get("ops")))
+        dec = wire.Decoder(buffers, devices=wire.devices_here())
+        try:
+            if outcome.raised is None:
+                outcome.value = dec.decode(reply.get("value"))
+            changed = dec.decode(reply.get("changed", {"T": "dict", "k": [], "v": []}))
+        except wire.WireError as e:
+            process.kill()
+            raise WorkerLost(f"your function returned something that is not plain data ({e})") from None
+        _write_back(args, kwargs, changed)
+        if isinstance(outcome.value, torch_tensor()) and type(reply.get("graph")) is int:
+            keys = {id(t): str(i) for i, t in enumerate(args) if isinstance(t, torch_tensor())}
+            keys.update({id(t): str(k) for k, t in kwargs.items() if isinstance(t, torch_tensor())})
+            _graphs[id(outcome.value)] = (self, reply["graph"], keys)
+            weakref.finalize(outcome.value, _graphs.pop, id(outcome.value), None)
+        return outcome
+
+    def vjp(self, graph: int, keys: list[str], upstream) -> Outcome:
+        process = self.owner.process()
+        reply, buffers = process.request({"op": "vjp", "graph": graph, "keys": keys},
+                                         {"upstream": upstream}, timeout=self.owner.timeout())
+        outcome = Outcome(raised=_raised(reply.get("raised")), tripped=_strings(reply.get("tripped")),
+                          ops=_strings(reply.get("ops")))
+        if outcome.raised is None:
+            try:
+                outcome.value = wire.Decoder(buffers, devices=wire.devices_here()).decode(reply.get("value"))
+            except wire.WireError as e:
+                process.kill()
+                raise WorkerLost(f"your function's gradients are not plain data ({e})") from None
+            if type(outcome.value) is not list or len(outcome.value) != len(keys):
+                raise WorkerLost("your function's gradients came back incomplete")
+        return outcome
+
+    def timed_block(self, batch: list[Sequence[Any]], clock: Callable[[], float]) -> tuple[float, list]:
+        """Seconds per call of one block on the grading process's clock, and the outputs.
+
+        The inputs are sent first (not timed); the timed request runs the
+        block and brings every output back as data, so nothing can be left
+        unfinished or cached between blocks of fresh inputs.
+        """
+        process = self.owner.process()
+        reply, _ = process.request({"op": "prepare", "fn": self.name}, {"batch": [list(a) for a in batch]},
+                                   timeout=self.owner.timeout())
+        if reply.get("missing"):
+            raise WorkerLost(self.owner.missing(self.name))
+        start = clock()
+        reply, buffers = process.request({"op": "run"}, timeout=self.owner.timeout())
+        seconds = (clock() - start) / max(1, len(batch))
+        raised = _raised(reply.get("raised"))
+        if raised is not None:
+            return seconds, [Raised(*raised)] * len(batch)
+        try:
+            outputs = wire.Decoder(buffers, devices=wire.devices_here()).decode(reply.get("value"))
+        except wire.WireError as e:
+            process.kill()
+            raise WorkerLost(f"your function returned something that is not plain data ({e})") from None
+        if type(outputs) is not list or len(outputs) != len(batch):
+            raise WorkerLost("the timed block came back incomplete")
+        return seconds, outputs
+
+
+def torch_tensor():
+    import torch
+    return torch.Tensor
+
+
+# output tensor -> (its Remote, the worker's graph id, input id -> argument key)
+# (keyed by id: a tensor's == is elementwise, so tensors cannot be dictionary keys)
+_graphs: dict[int, tuple] = {}
+
+
+def remote_graph(t):
+    """Where a returned tensor's autograd graph lives, if it lives in a worker."""
+    return _graphs.get(id(t))
+
+
+class Raised:
+    """A timed call that raised: the timing check reports it as the student's error."""
+
+    def __init__(self, kind: str, message: str, where: str):
+        self.kind, self.message, self.where = kind, message, where
+
+
+def _raised(v) -> tuple[str, str, str] | None:
+    if v is None:
+        return None
+    if type(v) is not list or len(v) != 3:
+        return ("Exception", "(unreadable)", "")
+    return tuple(str(x)[:2000] for x in v)
+
+
+def _strings(v) -> list[str]:
+    return [str(x)[:200] for x in v][:100] if type(v) is list else []
+
+
+def _write_back(args, kwargs, changed: dict) -> None:
+    """Inputs the student's function modified in place are modified here too, so a check
+    sees what an in-process call would have left (in-place contracts, input-mutation bugs)."""
+    import torch
+    if type(changed) is not dict:
+        return
+    for key, value in changed.items():
+        target = kwargs.get(key) if not str(key).isdigit() else (
+            args[int(key)] if int(key) < len(args) else None)
+        if isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
+            with torch.no_grad():
+                target.data = value.to(target.device)
+
+
+class Session:
+    """The isolated run of one notebook: its cells, its warm worker, its budgets."""
+
+    def __init__(self, cells: list[str], call_seconds: float = CALL_SECONDS,
+                 aspect_seconds: float = ASPECT_SECONDS, boot_seconds: float = BOOT_SECONDS):
+        self.cells = list(cells)
+        self.call_seconds, self.aspect_seconds, self.boot_seconds = call_seconds, aspect_seconds, boot_seconds
+        self.worker: Process | None = None
+        self.boot_failure: str | None = None
+        self.cell_errors: list[str | None] = []
+        self.defined: list[str] = []
+        self.functions: dict[str, Remote] = {}
+        self.deadline = time.monotonic() + aspect_seconds
+        self.restarts = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker = None
+
+    def start_aspect(self) -> None:
+        self.deadline = time.monotonic() + self.aspect_seconds
+
+    def timeout(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            if self.worker is not None:
+                self.worker.kill()
+            raise WorkerLost(f"the checks of this aspect ran out of time ({self.aspect_seconds:g} s): "
+                             "your function is far too slow on small inputs")
+        return min(self.call_seconds, left)
+
+    def function(self, name: str) -> Remote:
+        if name not in self.functions:
+            self.functions[name] = Remote(self, name)
+        return self.functions[name]
+
+    def process(self) -> Process:
+        if self.boot_failure is not None:
+            raise WorkerLost(self.boot_failure)
+        if self.worker is None or not self.worker.alive:
+            if self.worker is not None:
+                self.restarts += 1
+            self.worker = Process("student")
+            try:
+                reply, _ = self.worker.request({"op": "boot", "cells": self.cells},
+                                               timeout=self.boot_seconds, what="your notebook's answer cells")
+            except WorkerLost as e:
+                self.boot_failure = e.message
+                raise
+            self.cell_errors = [e if isinstance(e, str) else None for e in reply.get("errors", [])]
+            self.defined = _strings(reply.get("defined"))
+        return self.worker
+
+    def missing(self, name: str) -> str:
+        errors = [e for e in self.cell_errors if e]
+        return (f"your notebook does not define {name}"
+                + (f" (an answer cell raised {errors[0]})" if errors else ""))
+
+
+class _References:
+    """One clean worker per grading process for the timing references: it runs no student code."""
+
+    def __init__(self):
+        self.worker: Process | None = None
+        self.functions: list[tuple[Callable, Remote]] = []
+
+    def process(self) -> Process:
+        if self.worker is None or not self.worker.alive:
+            self.worker = Process("reference")
+            self.worker.request({"op": "boot", "cells": []}, timeout=BOOT_SECONDS, what="the reference")
+            for fn, remote in self.functions:
+                self._define(remote.name, fn)
+        return self.worker
+
+    def timeout(self) -> float:
+        return CALL_SECONDS
+
+    def missing(self, name: str) -> str:
+        return f"the reference {name} is missing"
+
+    def _define(self, name: str, fn: Callable) -> None:
+        self.worker.request({"op": "define", "name": name,
+                             "pickle": base64.b64encode(pickle.dumps(fn)).decode()},
+                            timeout=BOOT_SECONDS, what="the reference")
+
+    def function(self, fn: Callable) -> Remote:
+        for known, remote in self.functions:
+            if known is fn:
+                return remote
+        remote = Remote(self, f"reference_{len(self.functions)}")
+        self.functions.append((fn, remote))
+        if self.worker is not None and self.worker.alive:
+            self._define(remote.name, fn)
+        return remote
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+
+
+_references = _References()
+atexit.register(_references.close)
+
+
+def reference(fn: Callable) -> Remote:
+    """``fn`` (a library function, picklable by name) run in the clean reference worker."""
+    return _references.function(fn)
+
+
+def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | None = None,
+                **budgets) -> list[tuple[Any, float, str]]:
+    """Grade ``aspects`` (registry entries) on the functions that ``cells`` define.
+
+    Returns (aspect, points, report) in order. ``functions`` maps an aspect id
+    to the graded function's name (default: the aspect's task).
+    """
+    results = []
+    with Session(cells, **budgets) as session:
+        for a in aspects:
+            session.start_aspect()
+            fn = session.function((functions or {}).get(a.id, a.task))
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                points = a.check(fn)
+            results.append((a, points, out.getvalue().rstrip()))
+    return results

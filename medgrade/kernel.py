@@ -1,0 +1,53 @@
+"""A Jupyter kernel manager that starts notebook kernels confined (see :mod:`medgrade.sandbox`).
+
+``nbgrader autograde`` runs each submission top to bottom in a kernel: that
+is the student's code, with the grader's files within reach. Configured as
+``c.Execute.kernel_manager_class`` in ``nbgrader_config.py``, this manager
+starts the kernel through ``python -m medgrade.sandbox``: writes only inside
+the submission's own folder and a private temporary folder, a memory cap, a
+process cap; when the kernel is shut down, everything it started is killed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import typing as t
+
+from jupyter_client import AsyncKernelManager
+
+from . import sandbox
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    _sandbox_pid: int | None = None
+    _sandbox_cgroup: str | None = None
+    _sandbox_home: str | None = None
+
+    async def _async_pre_start_kernel(self, **kw: t.Any):
+        cmd, kw = await super()._async_pre_start_kernel(**kw)
+        folder = os.path.abspath(kw.get("cwd") or os.getcwd())
+        self._sandbox_home = tempfile.mkdtemp(prefix="medgrade-kernel-")
+        self._sandbox_cgroup = sandbox.new_cgroup()
+        prefix = [sys.executable, "-m", "medgrade.sandbox", "--write", folder, "--write", self._sandbox_home]
+        if self._sandbox_cgroup:
+            prefix += ["--cgroup", self._sandbox_cgroup]
+        env = dict(kw.get("env") or os.environ)
+        env.update({"TMPDIR": self._sandbox_home, "MPLCONFIGDIR": self._sandbox_home})
+        kw["env"] = env
+        return prefix + ["--"] + list(cmd), kw
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        process = getattr(self.provisioner, "process", None)
+        self._sandbox_pid = getattr(process, "pid", None)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if self._sandbox_pid is not None:
+            sandbox.kill_all(self._sandbox_pid, self._sandbox_cgroup)
+            self._sandbox_pid = None
+        if self._sandbox_home:
+            shutil.rmtree(self._sandbox_home, ignore_errors=True)
+            self._sandbox_home = None

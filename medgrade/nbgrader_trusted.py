@@ -1,0 +1,61 @@
+"""The autograde step that records scores computed outside the student's kernel.
+
+Under ``nbgrader autograde`` the grade cells run inside the submission's own
+kernel, which the submission controls (it can patch a check, fake a result,
+install a display hook that turns every output into full marks). This
+preprocessor runs in nbgrader's own process after ``Execute``: it scores
+every aspect of the assignment with :func:`medgrade.isolation.grade_cells`
+(the submission's setup and answer cells in isolated workers) and replaces
+each grade cell's outputs with the report and the score, which nbgrader's
+``SaveAutoGrades`` then records and ``generate_feedback`` shows. A grade cell
+the student deleted is put back at the end of the notebook with its score.
+Configured in ``nbgrader_config.py``.
+"""
+from __future__ import annotations
+
+import time
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from .notebook import grade_id, is_answer_cell, is_grade_cell, submission_cells
+
+
+def trusted_outputs(points: float, report: str, count: int | None = None) -> list:
+    return [nbformat.v4.new_output("stream", name="stdout", text=report + "\n"),
+            nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(points))},
+                                   execution_count=count)]
+
+
+class TrustedScores(NbGraderPreprocessor):
+    """Score each grade cell in isolated processes; the kernel's own grade-cell output is discarded."""
+
+    def preprocess(self, nb, resources):
+        from .isolation import grade_cells
+        from .registry import assignments
+
+        assignment = resources.get("nbgrader", {}).get("assignment")
+        table = assignments()
+        if assignment not in table:
+            self.log.warning("No checks for assignment %r: grade cells keep the kernel's output", assignment)
+            return nb, resources
+        aspects = [a for task in table[assignment].values() for a in task]
+        start = time.monotonic()
+        scores = {a.id: (points, report) for a, points, report in grade_cells(submission_cells(nb), aspects)}
+        self.log.info("Scored %d aspects in isolated workers in %.1f s", len(aspects), time.monotonic() - start)
+        present = set()
+        for cell in nb.cells:
+            gid = grade_id(cell)
+            if is_grade_cell(cell) and not is_answer_cell(cell) and gid in scores:
+                present.add(gid)
+                cell.outputs = trusted_outputs(*scores[gid], cell.get("execution_count"))
+        for a in aspects:
+            if a.id not in present:
+                self.log.warning("Grade cell %s is missing from the submission: put back at the end", a.id)
+                cell = nbformat.v4.new_code_cell(
+                    f"# The grade cell {a.id} was missing from this notebook; the course put it back.")
+                cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                             "grade_id": a.id, "points": a.points, "schema_version": 3}
+                cell.outputs = trusted_outputs(*scores[a.id])
+                nb.cells.append(cell)
+        return nb, resources

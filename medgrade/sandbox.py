@@ -1,0 +1,252 @@
+"""Operating-system limits for a process that runs a submission, and their cleanup.
+
+:func:`confine` is called by the process itself before any student code
+runs (its limits are inherited by everything it starts):
+
+- a memory cap (``RLIMIT_DATA`` above what is already mapped): an allocation
+  beyond it fails inside the submission, as an exception;
+- no core files, a cap on the size of any file written;
+- writes only inside the folders it is given (Landlock, Linux 5.13+), so the
+  gradebook, other submissions and the course's files stay untouched; reading
+  is not restricted (there is nothing secret to read: expected values exist
+  only in the grading process);
+- a cap on the number of processes: a ``pids`` cgroup when the grader runs as
+  root, else ``RLIMIT_NPROC``;
+- ``PR_SET_PDEATHSIG``: it dies with its parent.
+
+:func:`kill_all` ends the process and everything it started: its process
+group, every process of its session, and every member of its cgroup.
+Layers that the machine does not offer are skipped; :func:`capabilities`
+says which ones hold, and the grade report's header repeats it.
+
+``python -m medgrade.sandbox --write DIR ... -- CMD ...`` confines itself and
+then runs CMD: the course's kernel manager starts notebook kernels this way.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import resource
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+
+MEMORY_BYTES = int(os.environ.get("MEDGRADE_MEMORY_MB", "4096")) << 20
+FILE_BYTES = 256 << 20
+MAX_TASKS = 512                      # processes and threads
+_CGROUP_ROOT = Path("/sys/fs/cgroup/pids")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_PR_SET_PDEATHSIG = 1
+_PR_SET_NO_NEW_PRIVS = 38
+
+# ---------------------------------------------------------------- Landlock (write allow-list)
+_SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446
+_FS_WRITE_FILE = 1 << 1
+_FS_REMOVE_DIR, _FS_REMOVE_FILE = 1 << 4, 1 << 5
+_FS_MAKE_CHAR, _FS_MAKE_DIR, _FS_MAKE_REG, _FS_MAKE_SOCK = 1 << 6, 1 << 7, 1 << 8, 1 << 9
+_FS_MAKE_FIFO, _FS_MAKE_BLOCK, _FS_MAKE_SYM = 1 << 10, 1 << 11, 1 << 12
+_FS_REFER, _FS_TRUNCATE = 1 << 13, 1 << 14
+_FILE_RIGHTS = _FS_WRITE_FILE | _FS_TRUNCATE
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+def landlock_abi() -> int:
+    try:
+        return max(0, _libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))
+    except Exception:
+        return 0
+
+
+def _write_rights(abi: int) -> int:
+    rights = (_FS_WRITE_FILE | _FS_REMOVE_DIR | _FS_REMOVE_FILE | _FS_MAKE_CHAR | _FS_MAKE_DIR
+              | _FS_MAKE_REG | _FS_MAKE_SOCK | _FS_MAKE_FIFO | _FS_MAKE_BLOCK | _FS_MAKE_SYM)
+    if abi >= 2:
+        rights |= _FS_REFER
+    if abi >= 3:
+        rights |= _FS_TRUNCATE
+    return rights
+
+
+def _restrict_writes(writable: list[str]) -> bool:
+    abi = landlock_abi()
+    if abi < 1 or not sys.platform.startswith("linux"):
+        return False
+    handled = _write_rights(abi)
+    attr = ctypes.c_uint64(handled)
+    ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        for path in writable:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                rights = handled if os.path.isdir(path) else handled & _FILE_RIGHTS
+                rule = _PathBeneath(rights, fd)
+                _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                              ctypes.c_uint32(0))
+            finally:
+                os.close(fd)
+        _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+    finally:
+        os.close(ruleset)
+
+
+# ---------------------------------------------------------------- process caps
+
+def cgroup_available() -> bool:
+    return os.geteuid() == 0 and os.access(_CGROUP_ROOT, os.W_OK)
+
+
+def new_cgroup() -> str | None:
+    """A fresh pids cgroup (root only); its name travels to the confined process."""
+    if not cgroup_available():
+        return None
+    name = f"medgrade-{uuid.uuid4().hex[:12]}"
+    try:
+        (_CGROUP_ROOT / name).mkdir()
+        (_CGROUP_ROOT / name / "pids.max").write_text(str(MAX_TASKS))
+    except OSError:
+        return None
+    return name
+
+
+def _join_cgroup(name: str) -> bool:
+    try:
+        (_CGROUP_ROOT / name / "cgroup.procs").write_text(str(os.getpid()))
+        return True
+    except OSError:
+        return False
+
+
+def _tasks_of_user() -> int:
+    uid, n = os.getuid(), 0
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                n += p.stat().st_uid == uid and len(os.listdir(p / "task"))
+            except OSError:
+                pass
+    return n
+
+
+def confine(writable: list[str], cgroup: str | None = None, memory: int = MEMORY_BYTES) -> list[str]:
+    """Limit this process (and what it starts). Returns the layers that hold."""
+    held = []
+    for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_FSIZE, FILE_BYTES)):
+        resource.setrlimit(limit, (value, value))
+    held.append("file size")
+    try:
+        mapped = _status_kb("VmData") << 10
+        cap = mapped + memory
+        resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
+        held.append("memory")
+    except (OSError, ValueError):
+        pass
+    if cgroup and _join_cgroup(cgroup):
+        held.append("processes (cgroup)")
+    elif os.geteuid() != 0:
+        n = _tasks_of_user() + MAX_TASKS
+        resource.setrlimit(resource.RLIMIT_NPROC, (n, n))
+        held.append("processes (rlimit)")
+    if sys.platform.startswith("linux"):
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if _restrict_writes(writable + ["/dev/null", "/dev/shm"]):
+            held.append("writes")
+    return held
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise ValueError(field)
+
+
+def capabilities() -> list[str]:
+    held = ["memory", "file size", "timeouts", "process group and session cleanup"]
+    held.append("processes (cgroup)" if cgroup_available() else "processes (rlimit)")
+    if landlock_abi() >= 1:
+        held.append("writes")
+    return held
+
+
+# ---------------------------------------------------------------- cleanup
+
+def _session_members(sid: int) -> list[int]:
+    found = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            fields = (p / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:           # field 6 of stat: session id
+            found.append(int(p.name))
+    return found
+
+
+def _cgroup_members(name: str) -> list[int]:
+    try:
+        return [int(x) for x in (_CGROUP_ROOT / name / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def kill_all(leader: int, cgroup: str | None = None, settle: float = 2.0) -> None:
+    """SIGKILL ``leader``'s process group, its session and its cgroup, until none is left."""
+    end = time.monotonic() + settle
+    while True:
+        victims = set(_session_members(leader)) | set(_cgroup_members(cgroup) if cgroup else [])
+        try:
+            os.killpg(leader, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        for pid in victims - {os.getpid()}:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if not victims or time.monotonic() > end:
+            break
+        time.sleep(0.01)
+    if cgroup:
+        for _ in range(100):
+            try:
+                (_CGROUP_ROOT / cgroup).rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.02)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m medgrade.sandbox",
+                                     description="run a command confined like a grading worker")
+    parser.add_argument("--write", action="append", default=[], help="a folder it may write to")
+    parser.add_argument("--cgroup", default=None)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no command given")
+    confine([os.path.abspath(w) for w in args.write], args.cgroup)
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

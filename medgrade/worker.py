@@ -1,0 +1,233 @@
+"""The process that runs a submission's code, and nothing else of the grader.
+
+A worker is forked from a warm, clean process that has imported torch but
+run no student code (see :mod:`medgrade.isolation`). It starts a session of
+its own, sends everything it prints to /dev/null, confines itself
+(:func:`medgrade.sandbox.confine`), runs the notebook's setup and answer
+cells, and then answers requests over one socket: call a function on these
+inputs (the library refused, see :mod:`medgrade.guard`), or run a prepared
+block of calls for a timing sample. Requests and replies are plain data
+(:mod:`medgrade.wire`). A worker never sees expected values or verdicts:
+the grading process generates the inputs and judges the outputs.
+"""
+from __future__ import annotations
+
+import base64
+import builtins
+import os
+import pickle
+import random
+import sys
+import traceback
+from typing import Any
+
+import torch
+
+from . import sandbox, wire
+from .guard import guarded_call, resolve
+
+CELL_NAME = "<answer cell {}>"
+
+
+class _NoShell:
+    """``get_ipython()`` for cells that use magics: the magics do nothing here."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+class Worker:
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins,
+                                          "get_ipython": _NoShell}
+        self.cells: list[str] = []
+        self.objects: dict[int, Any] = {}
+        self.prepared: tuple[Any, list] | None = None
+        self.devices = wire.devices_here()
+
+    # ------------------------------------------------------------ plain data in and out
+    def keep(self, value: Any) -> int:
+        ident = len(self.objects) + 1
+        self.objects[ident] = value
+        return ident
+
+    def lookup(self, ident: int) -> Any:
+        if ident not in self.objects:
+            raise wire.WireError("unknown object reference")
+        return self.objects[ident]
+
+    def decode(self, tree: Any, buffers: list[bytes]) -> Any:
+        return wire.Decoder(buffers, self.lookup, self.devices, unpickle=True).decode(tree)
+
+    def reply(self, body: dict, values: dict | None = None) -> None:
+        enc = wire.Encoder(self.keep)
+        try:
+            for key, value in (values or {}).items():
+                body[key] = enc.encode(value)
+        except Exception as e:          # a result that cannot be sent is the student's error
+            body = {"raised": ["UnsendableResult", f"the result could not be read: {e}"[:500], ""]}
+            enc.buffers = []
+        wire.send(self.fd, body, enc.buffers)
+
+    # ------------------------------------------------------------ requests
+    def boot(self, cells: list[str]) -> dict:
+        from IPython.core.inputtransformer2 import TransformerManager
+        transform = TransformerManager().transform_cell
+        self.cells = list(cells)
+        errors = []
+        for i, source in enumerate(self.cells):
+            try:
+                code = compile(transform(source), CELL_NAME.format(i + 1), "exec")
+                exec(code, self.namespace)
+                errors.append(None)
+            except BaseException as e:     # noqa: B036  (a cell may raise SystemExit too)
+                errors.append(f"{type(e).__name__}: {str(e)[:300]}" + self.where(e, prefix=" ("))
+        defined = sorted(k for k, v in self.namespace.items() if callable(v) and not k.startswith("_"))
+        return {"errors": errors, "defined": defined}
+
+    def where(self, e: BaseException, prefix: str = "") -> str:
+        """The last line of the answer cells the exception passed through."""
+        for frame in reversed(traceback.extract_tb(e.__traceback__)):
+            if frame.filename.startswith("<answer cell "):
+                cell = int(frame.filename.strip("<>").split()[-1])
+                lines = self.cells[cell - 1].splitlines() if cell <= len(self.cells) else []
+                text = lines[frame.lineno - 1].strip() if frame.lineno and frame.lineno <= len(lines) else ""
+                out = f"line {frame.lineno} of answer cell {cell}: {text}"[:300]
+                return f"{prefix}{out})" if prefix else out
+        return ""
+
+    def function(self, name: str):
+        if ":" in name:
+            return resolve(name)
+        fn = self.namespace.get(name)
+        if fn is None:
+            raise LookupError(name)
+        return fn
+
+    def call(self, request: dict, buffers: list[bytes]) -> None:
+        try:
+            fn = self.function(str(request["fn"]))
+        except LookupError:
+            return self.reply({"missing": True})
+        args = self.decode(request.get("args", []), buffers)
+        kwargs = self.decode(request.get("kwargs", {"T": "dict", "k": [], "v": []}), buffers)
+        forbid = []
+        for owner, attr, label in request.get("forbid", []):
+            try:
+                forbid.append((resolve(owner), attr, label))
+            except (ImportError, AttributeError):
+                pass
+        before = {k: v.clone() for k, v in _tensors(args, kwargs).items()}
+        outcome = guarded_call(fn, args, kwargs, forbid, request.get("forbid_ops"),
+                               catch=BaseException, where=self.where)
+        after = _tensors(args, kwargs)
+        changed = {k: after[k] for k, v in before.items()
+                   if after[k].shape != v.shape or after[k].dtype != v.dtype or not _same(after[k], v)}
+        body = {"raised": list(outcome.raised) if outcome.raised else None,
+                "tripped": outcome.tripped, "ops": outcome.ops}
+        value = outcome.value
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+            leaves = {str(k): t for k, t in after.items() if t.requires_grad}
+            body["graph"] = self.keep((value, leaves, forbid, request.get("forbid_ops")))
+        self.reply(body, {"value": outcome.value if outcome.raised is None else None,
+                          "changed": {str(k): v for k, v in changed.items()}})
+
+    def vjp(self, request: dict, buffers: list[bytes]) -> None:
+        """Gradients of a returned tensor with respect to the inputs (keys), under the same refusals."""
+        out, leaves, forbid, forbid_ops = self.lookup(int(request["graph"]))
+        wanted = [leaves.get(str(k)) for k in request.get("keys", [])]
+        upstream = self.decode(request["upstream"], buffers)
+        present = [t for t in wanted if t is not None]
+        outcome = guarded_call(torch.autograd.grad, (out, present, upstream), {"allow_unused": True},
+                               forbid, forbid_ops, catch=BaseException, where=self.where)
+        grads = iter(outcome.value or [])
+        body = {"raised": list(outcome.raised) if outcome.raised else None,
+                "tripped": outcome.tripped, "ops": outcome.ops}
+        self.reply(body, {"value": [next(grads) if t is not None else None for t in wanted]
+                          if outcome.raised is None else None})
+
+    def prepare(self, request: dict, buffers: list[bytes]) -> None:
+        try:
+            fn = self.function(str(request["fn"]))
+        except LookupError:
+            return self.reply({"missing": True})
+        self.prepared = (fn, self.decode(request["batch"], buffers))
+        self.reply({"ok": len(self.prepared[1])})
+
+    def run(self) -> None:
+        fn, batch = self.prepared or (None, [])
+        self.prepared = None
+        results = []
+        try:
+            for args in batch:
+                results.append(fn(*args))
+        except BaseException as e:     # noqa: B036
+            return self.reply({"raised": [type(e).__name__, str(e)[:2000], self.where(e)]})
+        self.reply({"raised": None}, {"value": results})
+
+    def define(self, request: dict) -> None:
+        """The reference worker only: a trusted function sent by the grader."""
+        self.namespace[str(request["name"])] = pickle.loads(base64.b64decode(request["pickle"]))
+        self.reply({"ok": True})
+
+    def loop(self) -> None:
+        while True:
+            try:
+                request, buffers = wire.receive(self.fd)
+            except (wire.Closed, wire.WireError):
+                return
+            op = request.get("op") if isinstance(request, dict) else None
+            if op == "boot":
+                self.reply(self.boot(request.get("cells", [])))
+            elif op == "call":
+                self.call(request, buffers)
+            elif op == "vjp":
+                self.vjp(request, buffers)
+            elif op == "prepare":
+                self.prepare(request, buffers)
+            elif op == "run":
+                self.run()
+            elif op == "define":
+                self.define(request)
+            else:
+                return
+
+
+def _tensors(args, kwargs) -> dict:
+    found = {i: a for i, a in enumerate(args) if isinstance(a, torch.Tensor)}
+    found.update({k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)})
+    return found
+
+
+def _same(a, b) -> bool:
+    return bool(torch.equal(a, b) or (a.is_floating_point() and torch.equal(a.isnan(), b.isnan())
+                                      and torch.equal(a.nan_to_num(), b.nan_to_num())))
+
+
+def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
+    """Entry point of a forked worker (runs in the child, before any student code)."""
+    import numpy as np
+
+    os.setsid()
+    fd = os.dup(conn.fileno())
+    conn.close()
+    null = os.open(os.devnull, os.O_RDWR)
+    keep_stderr = bool(os.environ.get("MEDGRADE_WORKER_STDERR"))      # for debugging the grader
+    for std in (0, 1) if keep_stderr else (0, 1, 2):
+        os.dup2(null, std)
+    os.close(null)
+    sys.stdout = open(os.devnull, "w")
+    if not keep_stderr:
+        sys.stderr = open(os.devnull, "w")
+    os.chdir(home)
+    os.environ.update({"TMPDIR": home, "MPLCONFIGDIR": home, "MPLBACKEND": "Agg", "HOME": home})
+    sandbox.confine([home], cgroup)
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    random.seed(0)
+    np.random.seed(0)
+    try:
+        Worker(fd).loop()
+    finally:
+        os._exit(0)
