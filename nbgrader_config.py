@@ -29,7 +29,7 @@ c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelA
 # cell's output is replaced by the score the course's checks compute with the
 # submission's code in isolated worker processes (medgrade/nbgrader_trusted.py).
 c.Autograde.autograde_preprocessors = [
-    "nbgrader.preprocessors.Execute",
+    "medgrade.kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "medgrade.nbgrader_trusted.TrustedScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -39,6 +39,6 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# Notebook kernels start confined: writes only in the submission's folder, a
-# memory cap, a process cap, everything they start killed at shutdown.
-c.Execute.kernel_manager_class = "medgrade.kernel.SandboxedKernelManager"
+# ConfinedExecute is nbgrader's Execute with kernels started confined: writes
+# only in the submission's folder, a memory cap, a process cap, everything
+# they start killed at shutdown (medgrade/kernel.py). It reads c.Execute.

@@ -2,7 +2,8 @@
 
 ``nbgrader autograde`` runs each submission top to bottom in a kernel: that
 is the student's code, with the grader's files within reach. Configured as
-``c.Execute.kernel_manager_class`` in ``nbgrader_config.py``, this manager
+the kernel manager of :class:`ConfinedExecute` (nbgrader's ``Execute``, which
+otherwise fixes its own kernel manager) in ``nbgrader_config.py``, this manager
 starts the kernel through ``python -m medgrade.sandbox``: writes only inside
 the submission's own folder and a private temporary folder, a memory cap, a
 process cap; when the kernel is shut down, everything it started is killed.
@@ -51,3 +52,30 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._sandbox_home:
             shutil.rmtree(self._sandbox_home, ignore_errors=True)
             self._sandbox_home = None
+
+
+def _confined_execute():
+    from nbgrader.preprocessors import Execute
+
+    class ConfinedExecute(Execute):
+        """nbgrader's Execute, with kernels started by :class:`SandboxedKernelManager`."""
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+            super().__init__(*args, **kwargs)
+
+        def preprocess(self, nb, resources, *args, **kwargs):
+            """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
+            to the trusted scoring with the outputs it has."""
+            try:
+                return super().preprocess(nb, resources, *args, **kwargs)
+            except Exception as e:          # DeadKernelError, CellTimeoutError, a failed start
+                self.log.warning("Execution stopped: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
+                                 if str(e) else "")
+                return nb, resources
+
+    ConfinedExecute.__module__ = __name__
+    return ConfinedExecute
+
+
+ConfinedExecute = _confined_execute()

@@ -1,0 +1,161 @@
+"""The trust list, one hostile or broken submission per item (tests/redteam/scenarios.py),
+each with its exact score from both runners, and the same score five times over.
+
+The self-learner's runner (``grade_submission``, what ``pytest --grade`` records) grades
+every scenario on its own; nbgrader grades all of them in one ``autograde`` batch beside
+three ordinary students, whose scores must not move. Afterwards nothing may be left:
+no process a submission started, no file outside its folder, no ``.hypothesis``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from medgrade import ASPECTS, assignments, sandbox
+from medgrade.demo import tool_env
+from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission
+from tests.mutants import apply, demo_mutants, mutants_of
+from tests.conftest import load_notebook
+from tests.redteam.scenarios import ASSIGNMENT, LEFTOVER_MARK, SCENARIOS, expected_points, submission
+
+ASPECT_LIST = [a for task in assignments()[ASSIGNMENT].values() for a in task]
+PACKAGE_SOURCE_LINES = ("def check_property", "def measure_ratio", "def guarded_call", "def grade_cells",
+                        "from ..properties import", "_FORBIDDEN_OPS")
+
+
+def leftovers() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if LEFTOVER_MARK in line and "ps -eo" not in line]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[f"{s.number:02d}_{s.name}" for s in SCENARIOS])
+def test_isolated_runner_gives_the_exact_score(scenario, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    scores = grade_submission(submission(scenario), ASSIGNMENT)
+    got = {s.aspect: s.points for s in scores}
+    assert got == expected_points(scenario, ASPECT_LIST), "\n".join(
+        s.report for s in scores if s.points != expected_points(scenario, ASPECT_LIST)[s.aspect])
+    assert not leftovers(), "a process the submission started is still running"
+    assert list(tmp_path.iterdir()) == [], "the grader's folder gained files"
+    assert not (ROOT / "HACKED").exists()
+    for s in scores:
+        assert not any(line in s.report for line in PACKAGE_SOURCE_LINES), s.report
+
+
+def test_lost_aspects_say_why():
+    """A report names what happened: a timeout, a killed process, the library call."""
+    by_name = {s.name: s for s in SCENARIOS}
+    reports = {}
+    for name in ("hangs", "process_death", "library_by_alias", "memory_bomb"):
+        reports[name] = "\n".join(s.report for s in grade_submission(submission(by_name[name]), ASSIGNMENT))
+    assert "did not finish within" in reports["hangs"]
+    assert "killed by SIGKILL" in reports["process_death"] and "killed by SIGSEGV" in reports["process_death"]
+    assert "torchvision.nms" in reports["library_by_alias"]
+    assert "asks you to write it yourself" in reports["library_by_alias"]
+    assert "memory" in reports["memory_bomb"].lower()
+
+
+@pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="this kernel cannot restrict writes (no Landlock)")
+def test_worker_cannot_write_outside_its_folder(tmp_path):
+    target = tmp_path / "gradebook.db"
+    target.write_bytes(b"grades")
+    scenario = next(s for s in SCENARIOS if s.name == "writes_outside")
+    code = f"open({str(target)!r}, 'ab').write(b'vandalized')\n"
+    nb = submission(scenario)
+    last = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][-1]
+    last.source += "\n" + code
+    scores = grade_submission(nb, ASSIGNMENT)
+    assert sum(s.points for s in scores) == sum(a.points for a in ASPECT_LIST)
+    assert target.read_bytes() == b"grades"
+
+
+# ---------------------------------------------------------------- reproducibility
+
+def _borderline():
+    """Honest but slow-ish and float32: the Python-float NMS loop (well under the speed
+    threshold, far above the library) and the other honest variants together."""
+    honest = [m for m in mutants_of(ASSIGNMENT) if not m.breaks]
+    return apply(load_notebook("solutions", ASSIGNMENT), *honest)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["solved", "stub", "borderline", "buggy"])
+def test_five_gradings_give_one_score_vector(kind):
+    nb = {"solved": lambda: load_notebook("solutions", ASSIGNMENT),
+          "stub": lambda: load_notebook("release", ASSIGNMENT),
+          "borderline": _borderline,
+          "buggy": lambda: apply(load_notebook("solutions", ASSIGNMENT), *demo_mutants(ASSIGNMENT))}[kind]()
+    vectors = [tuple(s.points for s in grade_submission(nb, ASSIGNMENT)) for _ in range(5)]
+    assert len(set(vectors)) == 1, vectors
+    total = sum(vectors[0])
+    full = sum(a.points for a in ASPECT_LIST)
+    assert {"solved": total == full, "stub": total == 0, "borderline": total == full,
+            "buggy": 0 < total < full}[kind], (kind, vectors[0])
+
+
+# ---------------------------------------------------------------- nbgrader, one batch
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    course = tmp_path_factory.mktemp("redteam-course")
+    for name in ("source", "release", "solutions"):
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+    # a hanging visible test waits for the kernel's cell timeout: shorter here than in the course
+    config = (ROOT / "nbgrader_config.py").read_text() + "\nc.Execute.timeout = 15\n"
+    (course / "nbgrader_config.py").write_text(config)
+    extra = tmp_path_factory.mktemp("redteam-submissions")
+    adds = []
+    for s in SCENARIOS:
+        folder = extra / f"rt{s.number:02d}"
+        folder.mkdir()
+        nbformat.write(submission(s), folder / f"{ASSIGNMENT}.ipynb")
+        adds += ["--add", f"rt{s.number:02d}={folder / f'{ASSIGNMENT}.ipynb'}"]
+    proc = subprocess.run([sys.executable, "-m", "medgrade.demo", ASSIGNMENT, *adds], cwd=course,
+                          env=tool_env(MEDGRADE_COURSE_ROOT=str(course)), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return course
+
+
+def _gradebook(course: Path) -> dict[str, dict[str, float]]:
+    from nbgrader.api import Gradebook
+    out: dict[str, dict[str, float]] = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for student in gb.students:
+            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+            out[student.id] = {g.name: float(g.score) for g in nb.grades if g.cell.name in ASPECTS}
+    return out
+
+
+@pytest.mark.slow
+def test_nbgrader_gives_every_scenario_its_exact_score(batch):
+    table = _gradebook(batch)
+    for s in SCENARIOS:
+        assert table[f"rt{s.number:02d}"] == expected_points(s, ASPECT_LIST), s.name
+    full = sum(a.points for a in ASPECT_LIST)
+    assert sum(table["ada_solved"].values()) == full          # other students untouched
+    assert sum(table["ben_stub"].values()) == 0
+
+
+@pytest.mark.slow
+def test_nbgrader_batch_leaves_nothing_behind(batch):
+    assert not leftovers()
+    assert not list(batch.rglob(".hypothesis")) and not (ROOT / ".hypothesis").exists()
+    assert not list(batch.rglob("HACKED")) and not (ROOT / "HACKED").exists()
+    vandalized = [p for p in batch.rglob("*") if p.is_file() and b"vandalized" in p.read_bytes()[:1 << 20]]
+    assert not [p for p in vandalized if "rt10" not in p.parts or "autograded" not in p.parts], vandalized
+
+
+@pytest.mark.slow
+def test_feedback_shows_the_failure_and_never_the_checking_code(batch):
+    for s in SCENARIOS:
+        html = (batch / "feedback" / f"rt{s.number:02d}" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+        for line in PACKAGE_SOURCE_LINES:
+            assert line not in html, (s.name, line)
+        if s.loses:
+            assert "✗" in html, s.name
