@@ -1,11 +1,12 @@
 """``pytest --grade PATH``: a self-learner grades their own notebooks.
 
-PATH is a notebook or a folder of them. Each notebook is executed the way
-``nbgrader autograde`` executes it (see :mod:`medgrade.notebook`) and every
-grade cell becomes one test item, ``<notebook>::<aspect>``, that passes
-with full points and fails with the check's report (the property that
-failed and the counterexample) otherwise. A table of points per aspect
-closes the run.
+PATH is a notebook or a folder of them. Each notebook is scored exactly as
+``nbgrader autograde`` records it (:func:`medgrade.notebook.grade_submission`:
+its setup and answer cells run in isolated worker processes, the checks run
+here) and every grade cell becomes one test item, ``<notebook>::<aspect>``,
+that passes with full points and fails with the check's report (the
+property that failed and the counterexample) otherwise. A table of points
+per aspect closes the run.
 """
 from __future__ import annotations
 

@@ -104,7 +104,7 @@ def test_five_gradings_give_one_score_vector(kind):
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     course = tmp_path_factory.mktemp("redteam-course")
-    for name in ("source", "release", "solutions"):
+    for name in ("source", "release", "solutions", "tests"):
         shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
     # a hanging visible test waits for the kernel's cell timeout: shorter here than in the course
     config = (ROOT / "nbgrader_config.py").read_text() + "\nc.Execute.timeout = 15\n"
