@@ -25,6 +25,18 @@ c.GenerateSolution.preprocessors = [
 # The kernel's own start-up warnings are not the student's business.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
+# Before execution: a duplicated grade cell is dropped (nbgrader's own
+# DeduplicateIds leaves metadata that stops the whole batch), edited locked
+# cells are restored, and deleted grade cells are put back.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "medgrade.nbgrader_trusted.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True
+
 # Scores come from outside the student's kernel: after execution, each grade
 # cell's output is replaced by the score the course's checks compute with the
 # submission's code in isolated worker processes (medgrade/nbgrader_trusted.py).

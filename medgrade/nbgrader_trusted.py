@@ -14,11 +14,30 @@ Configured in ``nbgrader_config.py``.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import DeduplicateIds as _NbgraderDeduplicateIds
 from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Integer
 
 from .notebook import grade_id, is_answer_cell, is_grade_cell, submission_cells
+
+
+class DeduplicateIds(_NbgraderDeduplicateIds):
+    """nbgrader's, except that a duplicated cell loses its nbgrader metadata entirely.
+
+    nbgrader 0.9.6 leaves an empty ``nbgrader`` dict on the duplicate, which its
+    own CheckCellMetadata then rejects as an outdated schema, and that error
+    stops the whole autograde batch. The last copy keeps the grade id.
+    """
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        for cell in nb.cells:
+            if cell.get("metadata", {}).get("nbgrader") == {}:
+                del cell.metadata["nbgrader"]
+        return nb, resources
 
 
 def trusted_outputs(points: float, report: str, count: int | None = None) -> list:
@@ -30,9 +49,31 @@ def trusted_outputs(points: float, report: str, count: int | None = None) -> lis
 class TrustedScores(NbGraderPreprocessor):
     """Score each grade cell in isolated processes; the kernel's own grade-cell output is discarded."""
 
+    max_file_mb = Integer(100, help="files above this size in a submission's folder are removed "
+                                    "from the autograded copy and named in the feedback").tag(config=True)
+
+    def drop_huge_files(self, nb, resources) -> None:
+        folder = Path(resources.get("metadata", {}).get("path") or ".")
+        dropped = []
+        for path in folder.rglob("*"):
+            try:
+                size = path.stat().st_size if path.is_file() and not path.is_symlink() else 0
+            except OSError:
+                continue
+            if size > self.max_file_mb << 20:
+                path.unlink(missing_ok=True)
+                dropped.append(f"{path.relative_to(folder)} ({size >> 20} MB)")
+        if dropped:
+            note = (f"The grader ignored files over {self.max_file_mb} MB in this submission: "
+                    + ", ".join(dropped) + ".")
+            self.log.warning("%s: %s", resources.get("nbgrader", {}).get("student"), note)
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**{note}**"))
+
     def preprocess(self, nb, resources):
         from .isolation import grade_cells
         from .registry import assignments
+
+        self.drop_huge_files(nb, resources)
 
         assignment = resources.get("nbgrader", {}).get("assignment")
         table = assignments()

@@ -159,3 +159,43 @@ def test_feedback_shows_the_failure_and_never_the_checking_code(batch):
             assert line not in html, (s.name, line)
         if s.loses:
             assert "✗" in html, s.name
+
+
+# ---------------------------------------------------------------- bad input in a batch
+
+@pytest.mark.slow
+def test_a_broken_submission_does_not_stop_the_batch(tmp_path):
+    """Not JSON, an empty file, a huge file beside a good notebook: the batch goes on, the
+    readable ones are graded in full, the broken one is named in nbgrader's report."""
+    course = tmp_path / "course"
+    course.mkdir()
+    for name in ("source", "release", "solutions"):
+        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    env = tool_env(MEDGRADE_COURSE_ROOT=str(course))
+
+    def nbgrader(*args):
+        return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
+                              capture_output=True, text=True)
+
+    assert nbgrader("generate_assignment", ASSIGNMENT, "--force").returncode == 0
+    solved = (ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
+    for student, content in (("good", solved), ("notjson", b"{ this is not a notebook"),
+                             ("empty", b""), ("hugefile", solved)):
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_bytes(content)
+    with open(course / "submitted" / "hugefile" / ASSIGNMENT / "scan.raw", "wb") as fh:
+        fh.truncate(150 << 20)                                   # 150 MB, sparse
+    proc = nbgrader("autograde", ASSIGNMENT, "--force")
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "notjson" in log and "empty" in log, log[-2000:]
+    table = _gradebook(course)
+    full = sum(a.points for a in ASPECT_LIST)
+    assert sum(table["good"].values()) == full
+    assert sum(table["hugefile"].values()) == full
+    assert not (course / "autograded" / "hugefile" / ASSIGNMENT / "scan.raw").exists()
+    assert "scan.raw" in log
+    autograded = nbformat.read(course / "autograded" / "hugefile" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    assert "ignored files over" in autograded.cells[0].source
+    assert sum(table.get("notjson", {}).values()) == 0
