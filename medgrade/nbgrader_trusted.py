@@ -22,6 +22,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
 from .notebook import grade_id, is_answer_cell, is_grade_cell, submission_cells
+from .scan import flags
 
 
 class DeduplicateIds(_NbgraderDeduplicateIds):
@@ -81,8 +82,16 @@ class TrustedScores(NbGraderPreprocessor):
             self.log.warning("No checks for assignment %r: grade cells keep the kernel's output", assignment)
             return nb, resources
         aspects = [a for task in table[assignment].values() for a in task]
+        cells = submission_cells(nb)
+        found = flags(cells, table[assignment])
+        if found:
+            self.log.warning("%s: flags for the instructor (no points are taken for them):\n  %s",
+                             resources.get("nbgrader", {}).get("student"), "\n  ".join(found))
+            nb.cells.append(nbformat.v4.new_markdown_cell(
+                "**For the instructor (no points are taken for these):**\n\n"
+                + "\n".join(f"- {line}" for line in found)))
         start = time.monotonic()
-        scores = {a.id: (points, report) for a, points, report in grade_cells(submission_cells(nb), aspects)}
+        scores = {a.id: (points, report) for a, points, report in grade_cells(cells, aspects)}
         self.log.info("Scored %d aspects in isolated workers in %.1f s", len(aspects), time.monotonic() - start)
         present = set()
         for cell in nb.cells:

@@ -167,3 +167,13 @@ def grade_notebook(path: str | os.PathLike) -> tuple[str, list[AspectScore]]:
     nb = read_notebook(path)
     assignment = identify_assignment(nb, path)
     return assignment, grade_submission(nb, assignment)
+
+
+def instructor_flags(path: str | os.PathLike) -> list[str]:
+    """What :func:`medgrade.scan.flags` finds in a submission's answer cells (no points at stake)."""
+    from .registry import assignments
+    from .scan import flags
+    nb = read_notebook(path)
+    assignment = identify_assignment(nb, path)
+    nb = restore_locked_cells(nb, read_notebook(source_notebook_path(assignment)))
+    return flags(submission_cells(nb), assignments()[assignment])

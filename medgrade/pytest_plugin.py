@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .notebook import (AspectScore, NotebookError, grade_id, grade_notebook, identify_assignment,
-                       is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
+                       instructor_flags, is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
 
 _TABLE_KEY = pytest.StashKey[list]()
 
@@ -56,7 +56,8 @@ class GradedNotebook(pytest.File):
         if self._scores is None:
             _, scores = grade_notebook(self.path)
             self._scores = {s.aspect: s for s in scores}
-            self.config.stash[_TABLE_KEY].append((self.path, self.assignment, scores))
+            self.config.stash[_TABLE_KEY].append((self.path, self.assignment, scores,
+                                                  instructor_flags(self.path)))
         return self._scores
 
 
@@ -103,7 +104,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("points per aspect")
-    for path, assignment, scores in table:
+    for path, assignment, scores, found in table:
         total = sum(s.points for s in scores)
         out_of = sum(s.max_points for s in scores)
         tr.write_line(f"{path}  ({assignment}): {total:g} / {out_of:g}")
@@ -111,3 +112,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         for s in scores:
             mark = "ok  " if s.points >= s.max_points else "LOST"
             tr.write_line(f"  {mark} {s.aspect:<{width}}  {s.points:g} / {s.max_points:g}")
+        if found:
+            tr.write_line("  worth a look (no points are taken for these):")
+            for line in found:
+                tr.write_line(f"    {line}")

@@ -9,6 +9,7 @@ no process a submission started, no file outside its folder, no ``.hypothesis``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,8 @@ from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission
 from tests.mutants import apply, demo_mutants, mutants_of
 from tests.conftest import load_notebook
-from tests.redteam.scenarios import ASSIGNMENT, LEFTOVER_MARK, SCENARIOS, expected_points, submission
+from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, SCENARIOS, VANDAL_MARK, expected_points,
+                                     submission)
 
 ASPECT_LIST = [a for task in assignments()[ASSIGNMENT].values() for a in task]
 PACKAGE_SOURCE_LINES = ("def check_property", "def measure_ratio", "def guarded_call", "def grade_cells",
@@ -147,8 +149,8 @@ def test_nbgrader_batch_leaves_nothing_behind(batch):
     assert not leftovers()
     assert not list(batch.rglob(".hypothesis")) and not (ROOT / ".hypothesis").exists()
     assert not list(batch.rglob("HACKED")) and not (ROOT / "HACKED").exists()
-    vandalized = [p for p in batch.rglob("*") if p.is_file() and b"vandalized" in p.read_bytes()[:1 << 20]]
-    assert not [p for p in vandalized if "rt10" not in p.parts or "autograded" not in p.parts], vandalized
+    mark = re.compile(VANDAL_MARK)
+    assert not [p for p in batch.rglob("*") if p.is_file() and mark.search(p.read_bytes()[:1 << 22])]
 
 
 @pytest.mark.slow
