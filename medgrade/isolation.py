@@ -47,6 +47,13 @@ _context_lock = threading.Lock()
 _context = None
 
 
+def warm_up() -> None:
+    """Start the zygote now (it imports torch in the background), e.g. while a kernel runs."""
+    from multiprocessing import forkserver
+    _zygote()
+    forkserver.ensure_running()
+
+
 def _zygote():
     global _context
     with _context_lock:

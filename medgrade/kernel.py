@@ -67,6 +67,8 @@ def _confined_execute():
         def preprocess(self, nb, resources, *args, **kwargs):
             """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
             to the trusted scoring with the outputs it has."""
+            from .isolation import warm_up
+            warm_up()                       # the scoring's zygote starts while the kernel runs
             try:
                 return super().preprocess(nb, resources, *args, **kwargs)
             except Exception as e:          # DeadKernelError, CellTimeoutError, a failed start
