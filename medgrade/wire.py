@@ -106,10 +106,19 @@ class Encoder:
         if dtype not in _DTYPES:
             raise WireError(f"tensors of dtype {dtype} cannot be sent")
         device = str(t.device)
-        data = t.detach().to("cpu").contiguous().reshape(-1)
+        data = t.detach().to("cpu")
+        node = {"T": "tensor", "dtype": dtype, "shape": list(t.shape), "device": device,
+                "grad": bool(t.requires_grad)}
+        if data.numel() and not data.is_contiguous():
+            # a view keeps its layout (strides, expanded dimensions): "works on non-contiguous
+            # inputs" is a property the checks test, so the other side must get the same layout
+            stride = list(data.stride())
+            flat = torch.as_strided(data, (_span(data.shape, stride),), (1,), data.storage_offset())
+            data, node["stride"] = flat, stride
+        data = data.contiguous().reshape(-1)
         self.buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
-        return {"T": "tensor", "dtype": dtype, "shape": list(t.shape), "device": device,
-                "grad": bool(t.requires_grad), "buf": len(self.buffers) - 1}
+        node["buf"] = len(self.buffers) - 1
+        return node
 
 
 def _type_name(value: Any) -> str:
@@ -198,11 +207,21 @@ class Decoder:
             raise WireError("unknown tensor dtype")
         shape = _shape(node.get("shape"))
         itemsize = torch.empty(0, dtype=dtype).element_size()
-        buf = self._buffer(node, math.prod(shape) * itemsize)
-        if buf:
-            t = torch.frombuffer(bytearray(buf), dtype=torch.uint8).view(dtype).reshape(shape)
+        stride = node.get("stride")
+        if stride is not None:
+            if type(stride) is not list or len(stride) != len(shape) or not math.prod(shape) \
+                    or not all(type(s) is int and 0 <= s < 1 << 40 for s in stride):
+                raise WireError("malformed strides")
+            span = _span(shape, stride)
+            buf = self._buffer(node, span * itemsize)
+            flat = torch.frombuffer(bytearray(buf), dtype=torch.uint8).view(dtype)
+            t = torch.as_strided(flat, shape, stride)
         else:
-            t = torch.empty(shape, dtype=dtype)
+            buf = self._buffer(node, math.prod(shape) * itemsize)
+            if buf:
+                t = torch.frombuffer(bytearray(buf), dtype=torch.uint8).view(dtype).reshape(shape)
+            else:
+                t = torch.empty(shape, dtype=dtype)
         device = self._device(node.get("device", "cpu"))
         if device != "cpu":
             t = t.to(device)
@@ -232,6 +251,11 @@ class Decoder:
         if len(self.buffers[i]) != expected:
             raise WireError("buffer size does not match the declared shape")
         return self.buffers[i]
+
+
+def _span(shape, stride) -> int:
+    """Elements of storage a strided view of ``shape`` reaches (it must not be empty)."""
+    return 1 + sum((n - 1) * st for n, st in zip(shape, stride))
 
 
 def _list(node: dict, key: str) -> list:

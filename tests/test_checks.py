@@ -1,14 +1,20 @@
 """Every aspect: full points for the solution, zero for the stub, zero for its mutants.
 
-Checks are called in-process on the functions the notebooks define, which
-is how a check is written to be used (the function is an argument). The
-notebook runners are tested end to end in test_runners.py.
+Solutions, stubs and mutants are graded the way both runners grade: the
+notebook's code in an isolated worker, the checks here
+(``medgrade.isolation.grade_cells``). The reproducibility and demo tests call
+the checks in-process, the way an instructor's kernel does. The notebook
+runners are tested end to end in test_end_to_end.py and test_redteam.py.
 """
 from __future__ import annotations
+
+import functools
 
 import pytest
 
 from medgrade import ASPECTS, assignments
+from medgrade.isolation import grade_cells
+from medgrade.notebook import submission_cells
 from tests.conftest import load_notebook, namespace_of
 from tests.mutants import apply, demo_mutants, mutants_of
 
@@ -17,27 +23,34 @@ ALL_ASPECTS = [a for tasks in assignments().values() for aspects in tasks.values
 MUTANTS = [(a, m) for a in ASSIGNMENTS for m in mutants_of(a)]
 
 
-@pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
-def test_solution_earns_full_points(aspect, namespaces):
-    fn = namespaces("solutions", aspect.assignment)[aspect.task]
-    assert aspect.check(fn) == aspect.points
+@functools.lru_cache(maxsize=None)
+def isolated(kind: str, assignment: str) -> dict[str, tuple[float, str]]:
+    aspects = [a for t in assignments()[assignment].values() for a in t]
+    cells = submission_cells(load_notebook(kind, assignment))
+    return {a.id: (points, report) for a, points, report in grade_cells(cells, aspects)}
 
 
 @pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
-def test_release_stub_earns_zero(aspect, namespaces):
-    fn = namespaces("release", aspect.assignment)[aspect.task]
-    assert aspect.check(fn) == 0.0
+def test_solution_earns_full_points(aspect):
+    points, report = isolated("solutions", aspect.assignment)[aspect.id]
+    assert points == aspect.points, report
+
+
+@pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)
+def test_release_stub_earns_zero(aspect):
+    points, report = isolated("release", aspect.assignment)[aspect.id]
+    assert points == 0.0, report
 
 
 @pytest.mark.parametrize("assignment,mutant", MUTANTS, ids=[m.name for _, m in MUTANTS])
 def test_mutant_loses_what_it_breaks(assignment, mutant):
-    ns = namespace_of(apply(load_notebook("solutions", assignment), mutant))
-    for aspect_id in mutant.breaks:
-        aspect = ASPECTS[aspect_id]
-        assert aspect.check(ns[aspect.task]) == 0.0, f"{mutant.name} should lose {aspect_id}"
-    for aspect_id in mutant.keeps:
-        aspect = ASPECTS[aspect_id]
-        assert aspect.check(ns[aspect.task]) == aspect.points, f"{mutant.name} should keep {aspect_id}"
+    cells = submission_cells(apply(load_notebook("solutions", assignment), mutant))
+    graded = grade_cells(cells, [ASPECTS[a] for a in (*mutant.breaks, *mutant.keeps)])
+    for aspect, points, report in graded:
+        if aspect.id in mutant.breaks:
+            assert points == 0.0, f"{mutant.name} should lose {aspect.id}\n{report}"
+        else:
+            assert points == aspect.points, f"{mutant.name} should keep {aspect.id}\n{report}"
 
 
 @pytest.mark.parametrize("aspect", ALL_ASPECTS, ids=lambda a: a.id)

@@ -315,7 +315,9 @@ def edited(nb, edit: str):
             cell.metadata["nbgrader"]["points"] = 100
         cells.append(cell)
         if gid == "nms_correct":
-            cells.append(copy.deepcopy(cell))
+            duplicate = copy.deepcopy(cell)
+            duplicate["id"] = "duplicated-grade-cell"
+            cells.append(duplicate)
     nb.cells = cells
     return nb
 
