@@ -107,7 +107,10 @@ class Process:
         deadline = time.monotonic() + timeout
         try:
             wire.send(self.fd, body, enc.buffers, deadline)
-            return wire.receive(self.fd, deadline)
+            reply, buffers = wire.receive(self.fd, deadline)
+            if type(reply) is not dict:
+                raise wire.WireError("a reply that is not a message")
+            return reply, buffers
         except wire.Timeout:
             self.kill()
             raise WorkerLost(f"{what} did not finish within {timeout:g} s; it was stopped") from None
