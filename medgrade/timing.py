@@ -43,8 +43,11 @@ class SpeedCase:
     ``make_inputs(seed, device)`` returns the positional arguments of one
     call, different for every seed; ``check(args, student_out, reference_out)``
     raises CheckFailed when a timed output is wrong. ``student`` is the
-    student's function itself: the library-call refusals of the correctness
-    aspect (which a speed aspect requires) would add their own cost here.
+    student's function itself. Timed calls run without the library refusal
+    (it would add its own cost); ``forbid`` / ``forbid_ops`` (as for
+    :func:`medgrade.properties.call`) refuse the library on one untimed call of
+    the timed size first, so an answer that calls the library only on large
+    inputs earns nothing here.
     """
     title: str
     student: Callable
@@ -52,6 +55,8 @@ class SpeedCase:
     make_inputs: Callable[[int, torch.device], Sequence[Any]]
     check: Callable[[Sequence[Any], Any, Any], None]
     thresholds: dict[str, float]          # device type -> max ratio
+    forbid: tuple = ()
+    forbid_ops: Any = None
 
 
 def _time_block(fn: Callable, batch: list[Sequence[Any]], out: list) -> float:
@@ -106,6 +111,10 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         for _ in range(2):
             reference_block([case.make_inputs(next(seed), device)], [])
         t_ref = min(reference_block([case.make_inputs(next(seed), device)], []) for _ in range(3))
+        # The library refused on one call of the timed size (untimed).
+        args = case.make_inputs(next(seed), device)
+        case.check(args, call(case.student, *args, forbid=case.forbid, forbid_ops=case.forbid_ops),
+                   case.reference(*args))
         # Warm-up and a first look at the student's cost. A call far above the
         # threshold is confirmed by more calls (a preempted call is not a verdict):
         # two when calls are long, up to five when they are short.

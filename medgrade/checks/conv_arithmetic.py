@@ -284,14 +284,14 @@ def conv2d_properties(conv2d):
 
 
 # The timed case: the first layer of a CT classifier, four single-channel 64 x 64 patches,
-# eight 3 x 3 filters, padding 1. Measured on the 2-core CI machine (one torch thread; idle,
-# one core and both cores burned, other jobs running): im2col + one matmul 3.6-4.0x F.conv2d;
-# a loop over the 9 kernel offsets 2.2-3.4x (vectorized over pixels: meant to pass); a loop
-# over output pixels, vectorized over batch and channels, 165-650x on the single-call early
-# exit, 206x over the full protocol; seven nested loops about 70,000x. The reference takes
-# about 0.2 ms, so a single preempted call of an honest answer stays far below 3T.
+# eight 3 x 3 filters, padding 1. Measured on the 2-core CI machine with the student's code in
+# an isolated worker and F.conv2d in a clean one (one torch thread; each call's inputs and
+# output cross the process boundary, which adds the same cost to both sides and pulls ratios
+# towards 1): im2col + one matmul 1.4-1.6x F.conv2d; a loop over the 9 kernel offsets
+# 0.8-1.2x (vectorized over pixels: meant to pass); a loop over output pixels, vectorized over
+# batch and channels, 45-125x (in one process it was 165-650x). T = 8 leaves 5x on both sides.
 SPEED_SHAPE = {"batch": 4, "in_channels": 1, "size": 64, "out_channels": 8, "kernel": 3, "padding": 1}
-SPEED_THRESHOLDS = {"cpu": 30.0, "cuda": 30.0}   # cuda: provisional, not measured on a GPU
+SPEED_THRESHOLDS = {"cpu": 8.0, "cuda": 8.0}   # cuda: provisional, not measured on a GPU
 
 
 def _speed_inputs(seed, device):
@@ -312,7 +312,7 @@ def conv2d_speed(conv2d):
     yield measure_ratio(SpeedCase(
         "as fast as im2col + one matrix multiply (input 4 x 1 x 64 x 64, 8 filters 3 x 3)",
         student=conv2d, reference=_REFERENCE_CONV2D, make_inputs=_speed_inputs,
-        check=_speed_check, thresholds=SPEED_THRESHOLDS))
+        check=_speed_check, thresholds=SPEED_THRESHOLDS, forbid_ops=_LIBRARY_CONV))
 
 
 # ---------------------------------------------------------------- parameters and FLOPs

@@ -197,7 +197,8 @@ def box_iou_speed(box_iou):
     yield measure_ratio(SpeedCase(
         "IoU of 200 boxes with 200 boxes, vs torchvision.ops.box_iou",
         student=box_iou, reference=_TV_BOX_IOU,
-        make_inputs=_iou_inputs, check=_iou_output_ok, thresholds={"cpu": 8.0, "cuda": 8.0}))
+        make_inputs=_iou_inputs, check=_iou_output_ok, thresholds={"cpu": 8.0, "cuda": 8.0},
+        forbid=_FORBIDDEN, forbid_ops=_FORBIDDEN_OPS))
 
 
 # ---------------------------------------------------------------- generalized_box_iou
@@ -416,7 +417,8 @@ def nms_speed(nms):
     yield measure_ratio(SpeedCase(
         "NMS of 2000 detections of 40 objects, vs torchvision.ops.nms",
         student=nms, reference=_TV_NMS,
-        make_inputs=_nms_inputs, check=_nms_output_ok, thresholds={"cpu": 1000.0, "cuda": 1000.0}))
+        make_inputs=_nms_inputs, check=_nms_output_ok, thresholds={"cpu": 1000.0, "cuda": 1000.0},
+        forbid=_FORBIDDEN, forbid_ops=_FORBIDDEN_OPS))
 
 
 # ---------------------------------------------------------------- batched_nms

@@ -108,6 +108,13 @@ MUTANTS = [
            why="view fails on a non-contiguous weight"),
 
     # ---- conv2d: speed
+    Mutant("library_on_large_inputs", "conv2d",
+           (("    xp = F.pad(x, (pw, pw, ph, ph))",
+             "    if x.shape[-1] >= 64:\n"
+             "        return F.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)\n"
+             "    xp = F.pad(x, (pw, pw, ph, ph))"),),
+           breaks=("conv2d_speed",), keeps=("conv2d_correct",),
+           why="F.conv2d only on inputs as large as the timed ones: the correctness checks never see it"),
     Mutant("pixel_loop", "conv2d",
            ((_IM2COL_AND_MATMUL, _PIXEL_LOOP),),
            breaks=("conv2d_speed",), keeps=("conv2d_correct",),

@@ -127,6 +127,13 @@ MUTANTS = [
            (("torch.stack(keep) if keep else order", "(torch.stack(keep) if keep else order).int()"),),
            breaks=("nms_correct",),
            why="indices must be int64, like torchvision's"),
+    Mutant("nms_library_on_large_inputs", "nms",
+           (("    keep = []\n    while order.numel() > 0:",
+             "    if boxes.shape[0] > 1000:\n"
+             "        return torchvision.ops.nms(boxes, scores, iou_threshold)\n"
+             "    keep = []\n    while order.numel() > 0:"),),
+           breaks=("nms_speed",), keeps=("nms_correct", "nms_edge_cases"),
+           why="torchvision's NMS only on inputs as large as the timed ones"),
     Mutant("nms_pair_loop", "nms",
            ((_NMS_GREEDY, _NMS_PAIR_LOOP),),
            breaks=("nms_speed",), keeps=("nms_correct", "nms_edge_cases"),
