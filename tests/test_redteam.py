@@ -20,7 +20,7 @@ import pytest
 
 from medgrade import ASPECTS, assignments, sandbox
 from medgrade.demo import tool_env
-from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission
+from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission, submission_cells
 from tests.mutants import apply, demo_mutants, mutants_of
 from tests.conftest import load_notebook
 from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, SCENARIOS, VANDAL_MARK, expected_points,
@@ -201,3 +201,32 @@ def test_a_broken_submission_does_not_stop_the_batch(tmp_path):
     autograded = nbformat.read(course / "autograded" / "hugefile" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
     assert "ignored files over" in autograded.cells[0].source
     assert sum(table.get("notjson", {}).values()) == 0
+
+
+# ---------------------------------------------------------------- the library by other roads
+
+_OTHER_ROADS = {
+    "05_batchnorm": ("""
+import torch.nn.functional
+_norm = getattr(torch.nn.functional, "batch_" + "norm")
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, momentum=0.1, eps=1e-5, training=True):
+    return _norm(x, running_mean, running_var, gamma, beta, training, momentum, eps)
+""", ("batchnorm_forward_train", "batchnorm_forward_running_stats", "batchnorm_forward_eval"), "batch_norm"),
+    "01_conv_arithmetic": ("""
+import importlib
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+    functional = importlib.import_module("torch.nn." + "functional")
+    return functional.conv2d(x, weight, bias, stride=stride, padding=padding, dilation=dilation)
+""", ("conv2d_correct", "conv2d_edge_cases", "conv2d_properties", "conv2d_speed"), "conv"),
+}
+
+
+@pytest.mark.parametrize("assignment", sorted(_OTHER_ROADS))
+def test_library_through_getattr_or_importlib_earns_zero_and_says_why(assignment):
+    code, lost, op = _OTHER_ROADS[assignment]
+    cells = submission_cells(load_notebook("solutions", assignment)) + [code]
+    from medgrade.isolation import grade_cells
+    for aspect, points, report in grade_cells(cells, [ASPECTS[a] for a in lost]):
+        assert points == 0.0, report
+        if aspect.kind == "correct":
+            assert "asks you to write it yourself" in report and op in report, report

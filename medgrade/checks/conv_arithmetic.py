@@ -111,12 +111,12 @@ def _conv2d_tensors(case):
     return x, weight, bias
 
 
-def _call_conv2d(conv2d, x, weight, bias, stride, padding, dilation, *, record=True):
-    """The student's conv2d; fails if an input changed, or (``record``) a library convolution ran."""
+def _call_conv2d(conv2d, x, weight, bias, stride, padding, dilation):
+    """The student's conv2d; fails if an input changed or a library convolution ran."""
     originals = [t for t in (x, weight, bias) if t is not None]
     before = [t.clone() for t in originals]
     got = call(conv2d, x, weight, bias, stride, padding, dilation,
-               forbid_ops=_LIBRARY_CONV if record else None,
+               forbid_ops=_LIBRARY_CONV,
                hint="Build the columns with F.pad and Tensor.unfold (or as_strided) and multiply once.")
     for name, old, now in zip(("x", "weight", "bias"), before, originals):
         if not torch.equal(old, now):
@@ -220,7 +220,7 @@ def conv2d_properties(conv2d):
         w2 = S.tensor_from_seed(weight.shape, case["seed"] + 4)
         a, b = 1.5, -0.75
         s, p, d = case["stride"], case["padding"], case["dilation"]
-        f = lambda x, w: expect_tensor(_call_conv2d(conv2d, x, w, None, s, p, d, record=False),  # noqa: E731
+        f = lambda x, w: expect_tensor(_call_conv2d(conv2d, x, w, None, s, p, d),  # noqa: E731
                                        what="conv2d's output")
         lhs, rhs = f(a * x1 + b * x2, weight), a * f(x1, weight) + b * f(x2, weight)
         assert_close(lhs, rhs.detach(), **tol, what="conv2d(1.5 x1 - 0.75 x2, w), compared with "
@@ -245,8 +245,8 @@ def conv2d_properties(conv2d):
         # outputs whose window never reads the rows/columns pushed out by the shift
         rows = h - dy - (dh * (kh - 1) + 1) + ph + 1
         cols = w - dx - (dw * (kw - 1) + 1) + pw + 1
-        y = expect_tensor(_call_conv2d(conv2d, x, weight, bias, 1, p, d, record=False), what="conv2d(x)")
-        ys = expect_tensor(_call_conv2d(conv2d, shifted, weight, bias, 1, p, d, record=False),
+        y = expect_tensor(_call_conv2d(conv2d, x, weight, bias, 1, p, d), what="conv2d(x)")
+        ys = expect_tensor(_call_conv2d(conv2d, shifted, weight, bias, 1, p, d),
                            what="conv2d(shifted x)")
         if y.shape != ys.shape or y.dim() != 4:
             raise CheckFailed(f"conv2d(x) and conv2d(shifted x) should have the same 4-D shape, "
@@ -267,10 +267,10 @@ def conv2d_properties(conv2d):
     def batch_independent(case):
         x, weight, bias = _conv2d_tensors(case)
         s, p, d = case["stride"], case["padding"], case["dilation"]
-        whole = expect_tensor(_call_conv2d(conv2d, x, weight, bias, s, p, d, record=False),
+        whole = expect_tensor(_call_conv2d(conv2d, x, weight, bias, s, p, d),
                               what="conv2d on the batch")
         for i in range(x.shape[0]):
-            one = expect_tensor(_call_conv2d(conv2d, x[i:i + 1], weight, bias, s, p, d, record=False),
+            one = expect_tensor(_call_conv2d(conv2d, x[i:i + 1], weight, bias, s, p, d),
                                 what=f"conv2d on image {i} alone")
             if whole.dim() != 4 or whole.shape[0] != x.shape[0]:
                 raise CheckFailed(f"conv2d on a batch of {x.shape[0]} returned shape {tuple(whole.shape)}")
