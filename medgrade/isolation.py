@@ -83,8 +83,7 @@ def _main_script_hidden():
 class Process:
     """One worker process: start, request with a deadline, kill with all it started."""
 
-    def __init__(self, label: str):
-        self.label = label
+    def __init__(self):
         self.home = tempfile.mkdtemp(prefix="medgrade-worker-")
         self.cgroup = sandbox.new_cgroup()
         ctx = _zygote()
@@ -146,7 +145,6 @@ def _exit_text(code: int | None) -> str:
 
 class Remote:
     """A student's function that lives in a worker: what the checks receive instead of it."""
-    is_remote = True
 
     def __init__(self, owner, name: str):
         self.owner = owner              # a Session, or the reference worker
@@ -327,7 +325,7 @@ class Session:
         if self.worker is None or not self.worker.alive:
             if self.worker is not None:
                 self.restarts += 1
-            self.worker = Process("student")
+            self.worker = Process()
             try:
                 reply, _ = self.worker.request({"op": "boot", "cells": self.cells},
                                                timeout=self.boot_seconds, what="your notebook's answer cells")
@@ -353,7 +351,7 @@ class _References:
 
     def process(self) -> Process:
         if self.worker is None or not self.worker.alive:
-            self.worker = Process("reference")
+            self.worker = Process()
             self.worker.request({"op": "boot", "cells": []}, timeout=BOOT_SECONDS, what="the reference")
             for fn, remote in self.functions:
                 self._define(remote.name, fn)

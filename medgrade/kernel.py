@@ -17,6 +17,7 @@ import tempfile
 import typing as t
 
 from jupyter_client import AsyncKernelManager
+from nbgrader.preprocessors import Execute
 
 from . import sandbox
 
@@ -54,30 +55,21 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._sandbox_home = None
 
 
-def _confined_execute():
-    from nbgrader.preprocessors import Execute
+class ConfinedExecute(Execute):
+    """nbgrader's Execute, with kernels started by :class:`SandboxedKernelManager`."""
 
-    class ConfinedExecute(Execute):
-        """nbgrader's Execute, with kernels started by :class:`SandboxedKernelManager`."""
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
 
-        def __init__(self, *args, **kwargs):
-            kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
-            super().__init__(*args, **kwargs)
-
-        def preprocess(self, nb, resources, *args, **kwargs):
-            """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
-            to the trusted scoring with the outputs it has."""
-            from .isolation import warm_up
-            warm_up()                       # the scoring's zygote starts while the kernel runs
-            try:
-                return super().preprocess(nb, resources, *args, **kwargs)
-            except Exception as e:          # DeadKernelError, CellTimeoutError, a failed start
-                self.log.warning("Execution stopped: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
-                                 if str(e) else "")
-                return nb, resources
-
-    ConfinedExecute.__module__ = __name__
-    return ConfinedExecute
-
-
-ConfinedExecute = _confined_execute()
+    def preprocess(self, nb, resources, *args, **kwargs):
+        """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
+        to the trusted scoring with the outputs it has."""
+        from .isolation import warm_up
+        warm_up()                       # the scoring's zygote starts while the kernel runs
+        try:
+            return super().preprocess(nb, resources, *args, **kwargs)
+        except Exception as e:          # DeadKernelError, CellTimeoutError, a failed start
+            self.log.warning("Execution stopped: %s: %s", type(e).__name__,
+                             str(e).splitlines()[0][:200] if str(e) else "")
+            return nb, resources

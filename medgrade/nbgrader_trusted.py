@@ -7,9 +7,9 @@ preprocessor runs in nbgrader's own process after ``Execute``: it scores
 every aspect of the assignment with :func:`medgrade.isolation.grade_cells`
 (the submission's setup and answer cells in isolated workers) and replaces
 each grade cell's outputs with the report and the score, which nbgrader's
-``SaveAutoGrades`` then records and ``generate_feedback`` shows. A grade cell
-the student deleted is put back at the end of the notebook with its score.
-Configured in ``nbgrader_config.py``.
+``SaveAutoGrades`` then records and ``generate_feedback`` shows (a grade cell
+the student deleted is back by then: nbgrader's ``OverwriteCells`` with
+``add_missing_cells``). Configured in ``nbgrader_config.py``.
 """
 from __future__ import annotations
 
@@ -93,19 +93,8 @@ class TrustedScores(NbGraderPreprocessor):
         start = time.monotonic()
         scores = {a.id: (points, report) for a, points, report in grade_cells(cells, aspects)}
         self.log.info("Scored %d aspects in isolated workers in %.1f s", len(aspects), time.monotonic() - start)
-        present = set()
         for cell in nb.cells:
             gid = grade_id(cell)
             if is_grade_cell(cell) and not is_answer_cell(cell) and gid in scores:
-                present.add(gid)
                 cell.outputs = trusted_outputs(*scores[gid], cell.get("execution_count"))
-        for a in aspects:
-            if a.id not in present:
-                self.log.warning("Grade cell %s is missing from the submission: put back at the end", a.id)
-                cell = nbformat.v4.new_code_cell(
-                    f"# The grade cell {a.id} was missing from this notebook; the course put it back.")
-                cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
-                                             "grade_id": a.id, "points": a.points, "schema_version": 3}
-                cell.outputs = trusted_outputs(*scores[a.id])
-                nb.cells.append(cell)
         return nb, resources

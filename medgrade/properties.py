@@ -24,6 +24,7 @@ from hypothesis import reporting
 from hypothesis import strategies as st
 
 from .guard import Forbidden, guarded_call
+from .isolation import Remote, remote_graph
 from .profile import grading_settings
 from .report import CheckFailed, WorkerLost, describe
 
@@ -97,9 +98,8 @@ def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
     property fail with the reason and ``hint``.
     """
     pattern = forbid_ops.pattern if forbid_ops is not None else None
-    invoke = getattr(fn, "guarded_call", None)
-    if callable(invoke) and getattr(fn, "is_remote", False) is True:
-        outcome = invoke(args, kwargs, forbid=forbid, forbid_ops=pattern)
+    if isinstance(fn, Remote):
+        outcome = fn.guarded_call(args, kwargs, forbid=forbid, forbid_ops=pattern)
     else:
         outcome = guarded_call(fn, args, kwargs, forbid, pattern)
     used = outcome.tripped[:1] or (sorted({op for op in outcome.ops if forbid_ops.search(op)})
@@ -119,7 +119,6 @@ def gradients(got: torch.Tensor, leaves: list[torch.Tensor], upstream: torch.Ten
     """``torch.autograd.grad(got, leaves, upstream, allow_unused=True)``, also when ``got``
     came back from an isolated worker: its graph stays there, and the worker computes the
     gradients (with the library still refused)."""
-    from .isolation import remote_graph
     where = remote_graph(got)
     if where is None:
         return torch.autograd.grad(got, leaves, upstream, allow_unused=True)

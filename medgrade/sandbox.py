@@ -16,8 +16,8 @@ runs (its limits are inherited by everything it starts):
 
 :func:`kill_all` ends the process and everything it started: its process
 group, every process of its session, and every member of its cgroup.
-Layers that the machine does not offer are skipped; :func:`capabilities`
-says which ones hold, and the grade report's header repeats it.
+Layers that the machine does not offer are skipped (:func:`confine` returns
+the ones that hold).
 
 ``python -m medgrade.sandbox --write DIR ... -- CMD ...`` confines itself and
 then runs CMD: the course's kernel manager starts notebook kernels this way.
@@ -173,14 +173,6 @@ def _status_kb(field: str) -> int:
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise ValueError(field)
-
-
-def capabilities() -> list[str]:
-    held = ["memory", "file size", "timeouts", "process group and session cleanup"]
-    held.append("processes (cgroup)" if cgroup_available() else "processes (rlimit)")
-    if landlock_abi() >= 1:
-        held.append("writes")
-    return held
 
 
 # ---------------------------------------------------------------- cleanup

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 import torch
 from torch.utils.benchmark.utils.timer import timer as clock
 
+from .isolation import Raised, Remote, reference
 from .properties import PropertyResult, call
 from .report import CheckFailed, WorkerLost
 
@@ -76,7 +77,7 @@ def _remote_block(remote, batch: list[Sequence[Any]], out: list) -> float:
     timed on this process's clock around the request."""
     seconds, outputs = remote.timed_block(batch, clock)
     for o in outputs:
-        if hasattr(o, "kind") and hasattr(o, "where") and type(o).__name__ == "Raised":
+        if isinstance(o, Raised):
             raise CheckFailed(f"your function raised {o.kind}: {o.message}" + (f"\n{o.where}" if o.where else ""))
     out.extend(outputs)
     return seconds
@@ -84,8 +85,7 @@ def _remote_block(remote, batch: list[Sequence[Any]], out: list) -> float:
 
 def _sides(case: SpeedCase):
     """(student block, reference block): in-process, or both in worker processes."""
-    if getattr(case.student, "is_remote", False) is True:
-        from .isolation import reference
+    if isinstance(case.student, Remote):
         ref = reference(case.reference)
         return (lambda batch, out: _remote_block(case.student, batch, out),
                 lambda batch, out: _remote_block(ref, batch, out))

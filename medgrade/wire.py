@@ -61,7 +61,7 @@ class Encoder:
     def encode(self, value: Any, depth: int = 0) -> Any:
         if depth > MAX_DEPTH:
             raise WireError("value nested too deeply")
-        if value is None or isinstance(value, (bool, str)) and type(value) in (bool, str):
+        if value is None or type(value) in (bool, str):
             return value
         if type(value) is int:
             return value if abs(value) < 1 << 63 else {"T": "bigint", "v": str(value)}

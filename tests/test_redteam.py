@@ -8,7 +8,6 @@ no process a submission started, no file outside its folder, no ``.hypothesis``.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
