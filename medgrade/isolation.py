@@ -269,8 +269,11 @@ def _write_back(args, kwargs, changed: dict) -> None:
     if type(changed) is not dict:
         return
     for key, value in changed.items():
-        target = kwargs.get(key) if not str(key).isdigit() else (
+        key, _, name = str(key).partition(":")
+        target = kwargs.get(key) if not key.isdigit() else (
             args[int(key)] if int(key) < len(args) else None)
+        if name and isinstance(target, torch.nn.Module):     # a module's parameter or buffer
+            target = target.state_dict(keep_vars=True).get(name)
         if isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
             with torch.no_grad():
                 target.data = value.to(target.device)
@@ -288,6 +291,7 @@ class Session:
         self.cell_errors: list[str | None] = []
         self.defined: list[str] = []
         self.functions: dict[str, Remote] = {}
+        self.call_limit, self.budget = call_seconds, aspect_seconds
         self.deadline = time.monotonic() + aspect_seconds
         self.restarts = 0
 
@@ -302,17 +306,20 @@ class Session:
             self.worker.kill()
             self.worker = None
 
-    def start_aspect(self) -> None:
-        self.deadline = time.monotonic() + self.aspect_seconds
+    def start_aspect(self, call_seconds: float | None = None, aspect_seconds: float | None = None) -> None:
+        """A new aspect: its budget starts now; an aspect may raise the default limits."""
+        self.call_limit = max(self.call_seconds, call_seconds or 0.0)
+        self.budget = max(self.aspect_seconds, aspect_seconds or 0.0)
+        self.deadline = time.monotonic() + self.budget
 
     def timeout(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
             if self.worker is not None:
                 self.worker.kill()
-            raise WorkerLost(f"the checks of this aspect ran out of time ({self.aspect_seconds:g} s): "
+            raise WorkerLost(f"the checks of this aspect ran out of time ({self.budget:g} s): "
                              "your function is far too slow on small inputs")
-        return min(self.call_seconds, left)
+        return min(self.call_limit, left)
 
     def function(self, name: str) -> Remote:
         if name not in self.functions:
@@ -402,7 +409,7 @@ def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | Non
     results = []
     with Session(cells, **budgets) as session:
         for a in aspects:
-            session.start_aspect()
+            session.start_aspect(a.call_seconds, a.aspect_seconds)
             fn = session.function((functions or {}).get(a.id, a.task))
             out = io.StringIO()
             with contextlib.redirect_stdout(out):

@@ -27,6 +27,8 @@ class Aspect:
     requires: tuple[str, ...]       # aspects that must pass first (a speed aspect's correctness)
     summary: str
     check: Callable = field(repr=False, compare=False)
+    call_seconds: float | None = None      # isolated runs: one call's time limit (None: the default)
+    aspect_seconds: float | None = None    # isolated runs: the whole aspect's budget (None: the default)
 
 
 ASPECTS: dict[str, Aspect] = {}
@@ -35,8 +37,13 @@ _memo: dict[str, weakref.WeakKeyDictionary] = {}
 
 
 def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
-           requires: Iterable[str] = ()) -> Callable:
-    """Declare a graded aspect. The decorated generator yields PropertyResults in order."""
+           requires: Iterable[str] = (), call_seconds: float | None = None,
+           aspect_seconds: float | None = None) -> Callable:
+    """Declare a graded aspect. The decorated generator yields PropertyResults in order.
+
+    ``call_seconds`` / ``aspect_seconds`` raise the isolated runners' limits for
+    an aspect whose single call is long by design (training a network).
+    """
 
     def register(body: Callable[..., Iterator[PropertyResult]]) -> Callable[..., float]:
         aspect_id = body.__name__
@@ -73,7 +80,8 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
             return earned
 
         info = Aspect(aspect_id, assignment, task, float(points), kind, tuple(requires),
-                      (body.__doc__ or "").strip().splitlines()[0] if body.__doc__ else "", check)
+                      (body.__doc__ or "").strip().splitlines()[0] if body.__doc__ else "", check,
+                      call_seconds, aspect_seconds)
         ASPECTS[aspect_id] = info
         return check
 

@@ -122,7 +122,7 @@ class Worker:
         outcome = guarded_call(fn, args, kwargs, forbid, request.get("forbid_ops"),
                                catch=BaseException, where=self.where)
         after = _tensors(args, kwargs)
-        changed = {k: after[k] for k, v in before.items()
+        changed = {k: after[k] for k, v in before.items() if k in after
                    if after[k].shape != v.shape or after[k].dtype != v.dtype or not _same(after[k], v)}
         body = {"raised": list(outcome.raised) if outcome.raised else None,
                 "tripped": outcome.tripped, "ops": outcome.ops}
@@ -195,8 +195,17 @@ class Worker:
 
 
 def _tensors(args, kwargs) -> dict:
-    found = {i: a for i, a in enumerate(args) if isinstance(a, torch.Tensor)}
-    found.update({k: v for k, v in kwargs.items() if isinstance(v, torch.Tensor)})
+    """The tensors a call may modify in place: tensor arguments, and the parameters and
+    buffers of module arguments (a network trained in place), keyed "position" or
+    "position:name" (keyword arguments by their name)."""
+    found: dict = {}
+    for key, value in [*enumerate(args), *kwargs.items()]:
+        if isinstance(value, torch.Tensor):
+            found[key] = value
+        elif isinstance(value, torch.nn.Module):
+            for name, t in value.state_dict(keep_vars=True).items():
+                if isinstance(t, torch.Tensor):
+                    found[f"{key}:{name}"] = t.detach()
     return found
 
 

@@ -31,7 +31,11 @@ class Mutant:
 
 MODULES = {
     "01_conv_arithmetic": "tests.mutants.conv_arithmetic",
+    "02_receptive_field": "tests.mutants.receptive_field",
+    "03_pooling": "tests.mutants.pooling",
+    "04_cnn_classifier": "tests.mutants.cnn_classifier",
     "05_batchnorm": "tests.mutants.batchnorm",
+    "06_losses": "tests.mutants.losses",
     "14_iou_nms": "tests.mutants.iou_nms",
 }
 
