@@ -51,6 +51,12 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# Autograde runs only the cells grading uses (setup, answer and grade cells):
+# a chapter's experiments (training runs, timing tables, figures) and cells a
+# student added are never graded, and the isolated grading does not run them
+# either. Set True to execute whole notebooks (slower: every training run again).
+c.ConfinedExecute.run_experiments = False
+
 # ConfinedExecute is nbgrader's Execute with kernels started confined: writes
 # only in the submission's folder, a memory cap, a process cap, everything
 # they start killed at shutdown (medgrade/kernel.py). It reads c.Execute.

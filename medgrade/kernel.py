@@ -18,6 +18,7 @@ import typing as t
 
 from jupyter_client import AsyncKernelManager
 from nbgrader.preprocessors import Execute
+from traitlets import Bool
 
 from . import sandbox
 
@@ -56,11 +57,26 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class ConfinedExecute(Execute):
-    """nbgrader's Execute, with kernels started by :class:`SandboxedKernelManager`."""
+    """nbgrader's Execute, with kernels started by :class:`SandboxedKernelManager`.
+
+    With ``run_experiments = False`` it runs only the cells that grading uses (the
+    setup, answer and grade cells, the ones with nbgrader metadata): a chapter's
+    training runs, timing tables and figures are never graded, so a class's
+    autograde does not pay for them, and the kernel runs exactly the cells the
+    isolated grading runs.
+    """
+
+    run_experiments = Bool(True, help="Also execute code cells without nbgrader metadata "
+                                      "(experiments, figures, the student's own cells).").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+    def preprocess_cell(self, cell, resources, index):
+        if not self.run_experiments and cell.cell_type == "code" and not cell.metadata.get("nbgrader"):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
     def preprocess(self, nb, resources, *args, **kwargs):
         """A kernel that dies or hangs ends the run, not the grading: the notebook goes on

@@ -38,3 +38,33 @@ def namespaces():
         return cache[kind, assignment]
 
     return get
+
+
+# ---------------------------------------------------------------- parallel runs (pytest-xdist)
+
+# Groups whose tests share an expensive module fixture or must not overlap (the red-team
+# tests look for leftover processes machine-wide), longest first: with `--dist loadgroup
+# --no-loadscope-reorder` a group runs on one worker, in this order.
+_FIRST = ("test_redteam", "e2e-", "checks-")
+
+
+def _group(item) -> str:
+    module = item.module.__name__.rpartition(".")[2]
+    params = item.callspec.params if hasattr(item, "callspec") else {}
+    if module == "test_checks":
+        assignment = params.get("assignment") or getattr(params.get("aspect"), "assignment", None)
+        if assignment:
+            return f"checks-{assignment}"
+    if module == "test_end_to_end" and "course" in params:
+        return f"e2e-{params['course']}"          # one demo course per assignment
+    return module
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_group(item)))
+
+    def rank(item):
+        group = _group(item)
+        return next((i for i, prefix in enumerate(_FIRST) if group.startswith(prefix)), len(_FIRST))
+    items.sort(key=rank)     # stable: the order within a group is kept

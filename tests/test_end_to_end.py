@@ -1,9 +1,11 @@
 """The real nbgrader workflow in a temporary course folder, and the self-learner runner beside it.
 
-One module-scoped run of the instructor demo (generate, autograde, feedback,
-export) grades four students: the solutions, the untouched release, the
-solutions with realistic bugs, and the solutions with functions that emit
-warnings. The tests then read the gradebook, the feedback and the runner.
+For each assignment, one run of the instructor demo (generate, autograde,
+feedback, export) in its own course folder grades four students: the
+solutions, the untouched release, the solutions with realistic bugs, and the
+solutions with functions that emit warnings. The tests then read the
+gradebook, the feedback and the runner. One course per assignment, so that
+parallel test workers share the work.
 """
 from __future__ import annotations
 
@@ -55,73 +57,67 @@ def _warning_submission(assignment: str, folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = tmp_path_factory.mktemp("course")
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def course(request, tmp_path_factory):
+    assignment = request.param
+    course = tmp_path_factory.mktemp(f"course-{assignment}")
     for name in ("source", "release", "solutions", "tests"):
         shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", course)
     extra = tmp_path_factory.mktemp("extra")
-    adds = []
-    for a in ASSIGNMENTS:
-        (extra / a).mkdir()
-        adds += ["--add", f"dee_warns={_warning_submission(a, extra / a)}"]
-    proc = _run(["-m", "medgrade.demo", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"]
+    proc = _run(["-m", "medgrade.demo", assignment, *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return course, proc.stdout
+    return course, proc.stdout, assignment
 
 
-def _scores(course: Path) -> dict:
+def _scores(course: Path, assignment: str) -> dict:
     from nbgrader.api import Gradebook
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for a in ASSIGNMENTS:
-            for s in gb.students:
-                for nb in gb.find_assignment(a).notebooks:
-                    for cell in nb.grade_cells:
-                        out[s.id, a, cell.name] = gb.find_grade(cell.name, nb.name, a, s.id).score
+        for s in gb.students:
+            for nb in gb.find_assignment(assignment).notebooks:
+                for cell in nb.grade_cells:
+                    out[s.id, assignment, cell.name] = gb.find_grade(cell.name, nb.name, assignment, s.id).score
     return out
 
 
 def test_autograde_scores(course):
-    course, stdout = course
-    scores = _scores(course)
-    for a in ASSIGNMENTS:
-        for tasks in assignments()[a].values():
-            for aspect in tasks:
-                assert scores["ada_solved", a, aspect.id] == aspect.points, aspect.id
-                assert scores["ben_stub", a, aspect.id] == 0, aspect.id
-                assert scores["dee_warns", a, aspect.id] == aspect.points, f"a warning cost {aspect.id}"
+    course, stdout, a = course
+    scores = _scores(course, a)
+    for tasks in assignments()[a].values():
+        for aspect in tasks:
+            assert scores["ada_solved", a, aspect.id] == aspect.points, aspect.id
+            assert scores["ben_stub", a, aspect.id] == 0, aspect.id
+            assert scores["dee_warns", a, aspect.id] == aspect.points, f"a warning cost {aspect.id}"
     for line in ("ada_solved", "ben_stub", "cyd_buggy", "grades.csv", "feedback"):
         assert line in stdout
 
 
 def test_buggy_submission_loses_what_its_bugs_break(course):
-    course, stdout = course
-    scores = _scores(course)
-    for a in ASSIGNMENTS:
-        for m in demo_mutants(a):
-            assert m.name in stdout
-            for aspect_id in m.breaks:
-                assert scores["cyd_buggy", a, aspect_id] == 0, (m.name, aspect_id)
-        total = sum(v for (s, aa, _), v in scores.items() if s == "cyd_buggy" and aa == a)
-        assert 0 < total < sum(x.points for t in assignments()[a].values() for x in t)
+    course, stdout, a = course
+    scores = _scores(course, a)
+    for m in demo_mutants(a):
+        assert m.name in stdout
+        for aspect_id in m.breaks:
+            assert scores["cyd_buggy", a, aspect_id] == 0, (m.name, aspect_id)
+    total = sum(v for (s, aa, _), v in scores.items() if s == "cyd_buggy" and aa == a)
+    assert 0 < total < sum(x.points for t in assignments()[a].values() for x in t)
 
 
 def test_feedback_shows_reports_but_no_checking_code(course):
-    course, _ = course
+    course, _, a = course
     package_lines = set()
     for path in (ROOT / "medgrade").rglob("*.py"):
         package_lines |= {line.strip() for line in path.read_text().splitlines() if len(line.strip()) > 30}
     for student in ("ada_solved", "ben_stub", "cyd_buggy", "dee_warns"):
-        for a in ASSIGNMENTS:
-            html = (course / "feedback" / student / a / f"{a}.html").read_text()
-            leaked = [line for line in package_lines if line in html]
-            assert not leaked, f"{student}/{a} feedback shows grading code: {leaked[:3]}"
-    buggy = "".join((course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text() for a in ASSIGNMENTS)
+        html = (course / "feedback" / student / a / f"{a}.html").read_text()
+        leaked = [line for line in package_lines if line in html]
+        assert not leaked, f"{student}/{a} feedback shows grading code: {leaked[:3]}"
+    buggy = (course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text()
     assert "counterexample" in buggy
     assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
-    assert (course / "grades.csv").read_text().count("\n") == 1 + 4 * len(ASSIGNMENTS)
+    assert (course / "grades.csv").read_text().count("\n") == 1 + 4
 
 
 def _grade_submission(path: Path):
@@ -131,9 +127,9 @@ def _grade_submission(path: Path):
 
 def test_self_learner_runner_gives_the_same_points_as_autograde(course):
     """The same notebooks, graded again by `pytest --grade`'s engine: same points, aspect by aspect."""
-    course, _ = course
-    scores = _scores(course)
-    jobs = [(s, a) for s in ("ada_solved", "ben_stub", "cyd_buggy") for a in ASSIGNMENTS]
+    course, _, a = course
+    scores = _scores(course, a)
+    jobs = [(s, a) for s in ("ada_solved", "ben_stub", "cyd_buggy")]
     paths = [course / "submitted" / s / a / f"{a}.ipynb" for s, a in jobs]
     os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
     try:
@@ -152,6 +148,7 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.parametrize("course", ASSIGNMENTS[:1], indirect=True)
 @pytest.mark.parametrize("args,message", [
     (["99_nothing"], "unknown assignment '99_nothing'"),
     (["--add", "eve=does/not/exist.ipynb"], "no such notebook"),
@@ -159,7 +156,7 @@ def _digest(path: Path) -> str:
     (["--add", "eve={foreign}"], "unknown assignment"),
 ])
 def test_demo_rejects_bad_input_and_keeps_the_gradebook(course, tmp_path, args, message):
-    course, _ = course
+    course, _, _ = course
     (tmp_path / "broken.ipynb").write_text('{"cells": [')
     foreign = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
     nbformat.write(foreign, tmp_path / "mine.ipynb")
