@@ -78,7 +78,7 @@ class Worker:
         errors = []
         for i, source in enumerate(self.cells):
             try:
-                code = compile(transform(source), CELL_NAME.format(i + 1), "exec")
+                code = compile(transform(source), CELL_NAME.format(i + 1), "exec", dont_inherit=True)
                 exec(code, self.namespace)
                 errors.append(None)
             except BaseException as e:     # noqa: B036  (a cell may raise SystemExit too)
@@ -214,6 +214,31 @@ def _same(a, b) -> bool:
                                       and torch.equal(a.nan_to_num(), b.nan_to_num())))
 
 
+# What a worker needs of the grading package; the rest (checks, references, input
+# generators) cannot be imported by the code it runs.
+_WORKER_MODULES = frozenset({"medgrade", "medgrade.worker", "medgrade.wire", "medgrade.guard",
+                             "medgrade.sandbox", "medgrade.probes"})
+
+
+class _GradingPackageRefused:
+    """A meta-path finder that refuses the grading package's other modules."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith("medgrade.") and name not in _WORKER_MODULES:
+            raise ImportError(f"{name} is not available to the code being graded")
+        return None
+
+
+def _refuse_grading_package() -> None:
+    package = sys.modules.get("medgrade")
+    for name in list(sys.modules):
+        if name.startswith("medgrade.") and name not in _WORKER_MODULES:
+            del sys.modules[name]
+            if package is not None and name.count(".") == 1:
+                package.__dict__.pop(name.partition(".")[2], None)
+    sys.meta_path.insert(0, _GradingPackageRefused())
+
+
 def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
     """Entry point of a forked worker (runs in the child, before any student code)."""
     import numpy as np
@@ -232,6 +257,7 @@ def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
     os.chdir(home)
     os.environ.update({"TMPDIR": home, "MPLCONFIGDIR": home, "MPLBACKEND": "Agg", "HOME": home})
     sandbox.confine([home], cgroup)
+    _refuse_grading_package()
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     random.seed(0)

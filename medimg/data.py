@@ -97,3 +97,46 @@ def phantom(size: int = 128) -> torch.Tensor:
     from skimage.data import shepp_logan_phantom
     from skimage.transform import resize
     return torch.from_numpy(resize(shepp_logan_phantom(), (size, size), anti_aliasing=True)).float()
+
+
+# ---------------------------------------------------------------- 04_cnn_classifier
+
+def lesion_patches(n: int, malignant_fraction: float = 0.2, size: int = 32, seed: int = 0):
+    """``n`` patches, each centred (with jitter) on one lesion, for benign-vs-malignant classification.
+
+    Benign lesions are smooth ellipses (at most a gentle two-lobed undulation); malignant ones have
+    a lobulated, spiculated margin (5 to 9 lobes). Both sit on the textured tissue of
+    :func:`lesion_scan`'s background with random size, elongation, orientation, position, contrast
+    and noise level, so brightness and area alone hardly tell the classes apart: the margin does.
+    Exactly ``round(n * malignant_fraction)`` patches are malignant, in random order.
+
+    Returns (images (n, 1, size, size) float32 in [0, 1], labels (n,) int64: 1 = malignant).
+    """
+    rng = np.random.default_rng(seed)
+    labels = np.zeros(n, dtype=np.int64)
+    labels[:int(round(n * malignant_fraction))] = 1
+    labels = rng.permutation(labels)
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    images = np.empty((n, 1, size, size), dtype=np.float32)
+    for i in range(n):
+        tissue = _background(2 * size, rng)[size // 2:size // 2 + size, size // 2:size // 2 + size]
+        cy, cx = size / 2 + rng.uniform(-0.12, 0.12, size=2) * size
+        radius = rng.uniform(0.15, 0.27) * size
+        elongation = np.sqrt(rng.uniform(1.0, 1.6))
+        angle = rng.uniform(0, np.pi)
+        dy, dx = yy - cy, xx - cx
+        u = (dx * np.cos(angle) + dy * np.sin(angle)) / (radius * elongation)
+        v = (-dx * np.sin(angle) + dy * np.cos(angle)) * elongation / radius
+        theta = np.arctan2(v, u)
+        if labels[i]:
+            lobes = int(rng.integers(5, 10))
+            margin = (1 + rng.uniform(0.18, 0.35) * np.sin(lobes * theta + rng.uniform(0, 2 * np.pi))
+                      + 0.06 * np.sin((2 * lobes + 1) * theta + rng.uniform(0, 2 * np.pi)))
+        else:
+            margin = 1 + rng.uniform(0, 0.06) * np.sin(2 * theta + rng.uniform(0, 2 * np.pi))
+        r = np.hypot(u, v) / margin
+        inside = 1 / (1 + np.exp((r - 1) * radius / 0.7))          # a soft edge, about a pixel wide
+        image = tissue + rng.uniform(0.15, 0.4) * inside + rng.normal(scale=rng.uniform(0.02, 0.06),
+                                                                      size=(size, size))
+        images[i, 0] = np.clip(image, 0, 1)
+    return torch.from_numpy(images), torch.from_numpy(labels)

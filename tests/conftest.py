@@ -24,7 +24,7 @@ def load_notebook(kind: str, assignment: str):
 def namespace_of(nb) -> dict:
     """Run a notebook's setup and answer cells (definitions only) and return what they define."""
     ns: dict = {"__name__": "__submission__"}
-    exec(compile(answer_code(nb), "<submission>", "exec"), ns)
+    exec(compile(answer_code(nb), "<submission>", "exec", dont_inherit=True), ns)
     return ns
 
 
