@@ -256,6 +256,8 @@ def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
         sys.stderr = open(os.devnull, "w")
     os.chdir(home)
     os.environ.update({"TMPDIR": home, "MPLCONFIGDIR": home, "MPLBACKEND": "Agg", "HOME": home})
+    if "matplotlib" in sys.modules:         # preloaded by the zygote: no window, ever
+        sys.modules["matplotlib"].use("Agg", force=True)
     sandbox.confine([home], cgroup)
     _refuse_grading_package()
     torch.set_num_threads(threads)
