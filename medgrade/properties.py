@@ -115,6 +115,16 @@ def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
     return outcome.value
 
 
+def beside(fn: Callable, path: str) -> Callable:
+    """The library function ``path`` ('module:attribute', e.g. 'builtins:len'), run where
+    ``fn`` runs: in its worker when ``fn`` is a :class:`Remote` (so that it can be applied
+    to the student's objects that live there, such as a Dataset), else here."""
+    if isinstance(fn, Remote):
+        return Remote(fn.owner, path)
+    from .guard import resolve
+    return resolve(path)
+
+
 def gradients(got: torch.Tensor, leaves: list[torch.Tensor], upstream: torch.Tensor) -> tuple:
     """``torch.autograd.grad(got, leaves, upstream, allow_unused=True)``, also when ``got``
     came back from an isolated worker: its graph stays there, and the worker computes the

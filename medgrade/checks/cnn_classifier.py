@@ -11,9 +11,9 @@ import torch.nn as nn
 
 from .. import oracles, probes
 from .. import strategies as S
-from ..guard import guarded_call, resolve
+from ..guard import guarded_call
 from ..isolation import Remote
-from ..properties import call, check_once, check_property, gradients
+from ..properties import beside, call, check_once, check_property, gradients
 from ..registry import aspect
 from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
 
@@ -54,14 +54,6 @@ def _call(fn, *args, **kwargs):
     if not _REFUSED:
         _REFUSED.extend(_refused())
     return call(fn, *args, forbid=_REFUSED, hint="scikit-learn is the reference here, not a tool", **kwargs)
-
-
-def _lib(fn, path: str):
-    """A library function run where the student's objects live: in the worker next to ``fn``
-    (isolated grading), or here (in-process). ``path`` is 'module:attribute'."""
-    if isinstance(fn, Remote):
-        return Remote(fn.owner, path)
-    return resolve(path)
 
 
 def _raises(fn, kind: str, what: str, *args, **kwargs) -> None:
@@ -135,17 +127,17 @@ def lesion_dataset_items(LesionDataset):
         ds = _call(LesionDataset, *args)
         assert_equal(images, images_before, what="the images after building the dataset (leave them as they are)")
         assert_equal(labels, labels_before, what="the labels after building the dataset")
-        assert_equal(_call(_lib(LesionDataset, "builtins:len"), ds), case["n"], what="len(dataset)")
+        assert_equal(_call(beside(LesionDataset, "builtins:len"), ds), case["n"], what="len(dataset)")
         for i in range(case["n"]):
-            item = _call(_lib(LesionDataset, "operator:getitem"), ds, i)
+            item = _call(beside(LesionDataset, "operator:getitem"), ds, i)
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise CheckFailed(f"dataset[{i}] should be a tuple (image, label), got {describe(item)}")
             want = images[i] if transform is None else transform(images[i])
             assert_close(item[0], want, rtol=0, atol=0, what=f"the image of dataset[{i}]")
             if _label_value(item[1], f"the label of dataset[{i}]") != int(labels[i]):
                 raise CheckFailed(f"the label of dataset[{i}] should be {int(labels[i])}, got {describe(item[1])}")
-        loader = _call(_lib(LesionDataset, "torch.utils.data:DataLoader"), ds, batch_size=case["batch_size"])
-        batches = _call(_lib(LesionDataset, "builtins:list"), loader)
+        loader = _call(beside(LesionDataset, "torch.utils.data:DataLoader"), ds, batch_size=case["batch_size"])
+        batches = _call(beside(LesionDataset, "builtins:list"), loader)
         xs = [b[0] for b in batches if isinstance(b, (list, tuple)) and len(b) == 2]
         ys = [b[1] for b in batches if isinstance(b, (list, tuple)) and len(b) == 2]
         if len(xs) != len(batches) or not all(type(t) is torch.Tensor for t in xs + ys):
@@ -177,8 +169,8 @@ def small_cnn_forward(SmallCNN):
         c, k, n = case["in_channels"], case["num_classes"], case["batch"]
         h, w = case["size"]
         net = _call(SmallCNN, in_channels=c, num_classes=k)
-        _call(_lib(SmallCNN, "torch.nn:Module.eval"), net)
-        params = _call(_lib(SmallCNN, "builtins:list"), _call(_lib(SmallCNN, "torch.nn:Module.parameters"), net))
+        _call(beside(SmallCNN, "torch.nn:Module.eval"), net)
+        params = _call(beside(SmallCNN, "builtins:list"), _call(beside(SmallCNN, "torch.nn:Module.parameters"), net))
         if not isinstance(params, list) or not all(isinstance(p, torch.Tensor) for p in params):
             raise CheckFailed("the network's parameters could not be read")
         count = sum(p.numel() for p in params)
@@ -190,7 +182,7 @@ def small_cnn_forward(SmallCNN):
                               f"4-d weight tensors")
         dtype = params[0].dtype
         x = S.tensor_from_seed((n, c, h, w), case["seed"], low=0.0, high=1.0, dtype=dtype).requires_grad_(True)
-        out = _call(_lib(SmallCNN, "torch.nn:Module.__call__"), net, x)
+        out = _call(beside(SmallCNN, "torch.nn:Module.__call__"), net, x)
         expect_tensor(out, what=f"the output for an input of shape {tuple(x.shape)}", shape=(n, k), dtype=dtype)
         if not bool(torch.isfinite(out).all()):
             raise CheckFailed(f"the output has non-finite values: {describe(out)}")
@@ -198,7 +190,7 @@ def small_cnn_forward(SmallCNN):
         if grad is None or not bool((grad != 0).any()):
             raise CheckFailed("the output does not depend on the input image (its gradient is zero)")
         for i in range(n):
-            alone = _call(_lib(SmallCNN, "torch.nn:Module.__call__"), net, x[i:i + 1].detach().clone())
+            alone = _call(beside(SmallCNN, "torch.nn:Module.__call__"), net, x[i:i + 1].detach().clone())
             assert_close(alone, out[i:i + 1].detach(), rtol=1e-4, atol=1e-5,
                          what=f"in eval mode, the logits of image {i} passed on its own")
 
@@ -224,7 +216,7 @@ _INVALID = [("MaxEpochs", 0), ("MiniBatchSize", 0), ("InitialLearnRate", 0.0), (
 
 
 def _as_dict(TrainingOptions, opts, what):
-    got = _call(_lib(TrainingOptions, "dataclasses:asdict"), opts)
+    got = _call(beside(TrainingOptions, "dataclasses:asdict"), opts)
     if type(got) is not dict:
         raise CheckFailed(f"{what} could not be read as a dataclass")
     return got
