@@ -29,6 +29,8 @@ _ATTRIBUTES = {"_exit": "ends the process (os._exit)", "fork": "forks the proces
                "modules": "touches sys.modules", "ops": "reaches operators by name (torch.ops)",
                "TorchDispatchMode": "defines or disables a dispatch mode",
                "_python_dispatch": "touches torch's dispatch internals",
+               "_disable_current_modes": "switches dispatch modes off",
+               "_C": "reaches torch's C++ bindings (torch._C)",
                "displayhook": "replaces the display hook", "showtraceback": "replaces the traceback display"}
 
 
@@ -92,6 +94,9 @@ def flags(cells: Iterable[str], tasks: Iterable[str] = ()) -> list[str]:
                     root = name.split(".")[0]
                     if root in _MODULES:
                         flag(i, node, _MODULES[root])
+                    for part in name.split(".")[1:]:
+                        if part in _ATTRIBUTES:
+                            flag(i, node, _ATTRIBUTES[part])
                     if isinstance(node, ast.ImportFrom) and _norm(name.split(".")[-1]) in exercises:
                         flag(i, node, f"imports {name}, a library version of an exercise")
             elif isinstance(node, ast.Attribute):
