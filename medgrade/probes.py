@@ -69,3 +69,30 @@ class OrderRecorder(nn.Module):
             self.filled += len(ids)
             self.calls += 1
         return self.linear(x[:, :-1])
+
+
+class CountingShift:
+    """Adds the number of its earlier calls to the image: a stateful transform, so a dataset
+    that transforms at construction time, or more than once per read, gives other values."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, image):
+        out = image + self.calls
+        self.calls += 1
+        return out
+
+
+class ModeSequential(nn.Sequential):
+    """An nn.Sequential that records, in its buffer ``mode``, the mode (1 train, 0 eval) that the
+    last ``train()`` / ``eval()`` call set."""
+
+    def __init__(self, *layers):
+        super().__init__(*layers)
+        self.register_buffer("mode", torch.ones((), dtype=torch.int64))
+
+    def train(self, mode: bool = True):
+        out = super().train(mode)
+        self.mode.fill_(int(bool(mode)))
+        return out

@@ -574,10 +574,11 @@ def _rf_min_input(layers, axis: int) -> int:
 
 
 @st.composite
-def rf_layer_specs(draw, max_layers: int = 7, max_jump: int = 32):
+def rf_layer_specs(draw, max_layers: int = 7, max_jump: int = 32, pool_dilation: bool = False):
     """A stack for ``receptive_field``: dicts with kind "conv" or "pool", kernel_size and,
     sometimes left out (the default then applies), stride, padding, dilation. Pools are
-    undilated, their padding at most half the kernel (PyTorch's rule); a pool's stride is
+    undilated unless ``pool_dilation`` (nn.MaxPool2d's dilation; no network is built from those),
+    their padding at most half the kernel (PyTorch's rule); a pool's stride is
     often left to its default, the kernel size. The total stride stays <= ``max_jump``."""
     layers, jump = [], 1
     for _ in range(draw(st.integers(0, max_layers))):
@@ -592,6 +593,8 @@ def rf_layer_specs(draw, max_layers: int = 7, max_jump: int = 32):
             s = draw(st.sampled_from([None, None, 1, 2, 3]))
             layer = {"kind": "pool", "kernel_size": k, "stride": s, "padding": draw(st.integers(0, k // 2))}
             defaults = {"stride": None, "padding": 0}
+            if pool_dilation:
+                layer["dilation"], defaults["dilation"] = draw(st.sampled_from([1, 1, 2, 3])), 1
             s = k if s is None else s
         if jump * s > max_jump:
             layer["stride"], s = 1, 1
@@ -809,12 +812,12 @@ LOSS_DTYPES = ("float32", "float64")
 def cross_entropy_cases(draw, *, spreads=(0.1, 1.0, 5.0, 30.0), offsets=(0.0,), weighted=(False,),
                         ignore_indices=(None,), ignore_fractions=(0.0,), smoothings=(None,),
                         dtypes=LOSS_DTYPES, reductions=("none", "sum", "mean")):
-    """A cross-entropy call. Logits (N, C) or (N, C, d1[, d2]) are, per position, a shift drawn
-    from [-offset, offset] plus spread * U[-1, 1) over the classes; targets are int64 class
+    """A cross-entropy call. Logits (N, C) or (N, C, d1[, d2[, d3]]) are, per position, a shift
+    drawn from [-offset, offset] plus spread * U[-1, 1) over the classes; targets are int64 class
     indices. ``weighted``: class weights in [0.1, 3] or none; ``ignore_index``: None (not passed,
-    the default -100), -100, -1 or a class index ("class"), with a fraction of the targets set
-    to it; ``label_smoothing``: None (not passed) or a value in [0, 1]."""
-    ndim = draw(st.integers(0, 2))
+    the default -100), an int (-100, -1, 255: outside [0, C)) or a class index ("class"), with a
+    fraction of the targets set to it; ``label_smoothing``: None (not passed) or a value in [0, 1]."""
+    ndim = draw(st.integers(0, 3))
     shape = (draw(st.integers(1, 4)), draw(st.integers(1, 6))) + tuple(
         draw(st.integers(1, 4)) for _ in range(ndim))
     smoothing = draw(st.sampled_from(smoothings))

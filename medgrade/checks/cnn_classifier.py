@@ -8,6 +8,7 @@ import types
 
 import torch
 import torch.nn as nn
+from hypothesis import strategies as st
 
 from .. import oracles, probes
 from .. import strategies as S
@@ -93,12 +94,20 @@ def _same_float(got, expected: float, what: str, rtol: float = 1e-9, atol: float
 
 # ---------------------------------------------------------------- LesionDataset
 
-_TRANSFORMS = {None: None, "affine": probes.Affine, "flip": probes.Flip}
+_TRANSFORMS = {None: None, "affine": probes.Affine, "flip": probes.Flip, "count": probes.CountingShift}
+_IMAGE_DTYPES = {"float32": torch.float32, "float64": torch.float64, "float16": torch.float16}
+
+# the drawn dataset cases, with a dtype for the images and also a stateful transform (it must be
+# applied at access time, once per read)
+_DATASET_CASES = st.tuples(S.dataset_cases(), st.sampled_from(list(_IMAGE_DTYPES)),
+                           st.sampled_from([None, "affine", "flip", "count"])).map(
+    lambda t: {**t[0], "dtype": t[1], "transform": t[2]})
 
 
 def _dataset_inputs(case):
     h, w = case["size"]
-    images = S.tensor_from_seed((case["n"], case["channels"], h, w), case["seed"], low=0.0, high=1.0)
+    images = S.tensor_from_seed((case["n"], case["channels"], h, w), case["seed"], low=0.0, high=1.0,
+                                dtype=_IMAGE_DTYPES[case.get("dtype", "float32")])
     g = torch.Generator().manual_seed(case["seed"] + 1)
     labels = torch.randint(0, 3, (case["n"],), generator=g)
     return images, labels
@@ -151,11 +160,14 @@ def lesion_dataset_items(LesionDataset):
         _raises(LesionDataset, "ValueError", "LesionDataset(4 images, 3 labels)", images, labels[:3])
 
     yield check_property(
-        "len(ds) = N; ds[i] = (images[i] or transform(images[i]), labels[i] as a 0-d int64 tensor); "
-        "a DataLoader yields the same data in batches; the inputs are left unchanged",
-        S.dataset_cases(), items, max_examples=12,
+        "len(ds) = N; ds[i] = (images[i] or transform(images[i]), labels[i] as a 0-d int64 tensor), the image "
+        "in its own dtype and transformed when it is read (once per read); a DataLoader yields the same data "
+        "in batches; the inputs are left unchanged",
+        _DATASET_CASES, items, max_examples=12,
         examples=[{"n": 1, "channels": 1, "size": (2, 2), "transform": None, "batch_size": 1, "seed": 0},
-                  {"n": 5, "channels": 2, "size": (3, 4), "transform": "flip", "batch_size": 2, "seed": 1}])
+                  {"n": 5, "channels": 2, "size": (3, 4), "transform": "flip", "batch_size": 2, "seed": 1,
+                   "dtype": "float64"},
+                  {"n": 4, "channels": 1, "size": (2, 3), "transform": "count", "batch_size": 3, "seed": 2}])
     yield check_once("images and labels of different lengths raise ValueError", length_mismatch)
 
 
@@ -186,6 +198,10 @@ def small_cnn_forward(SmallCNN):
         expect_tensor(out, what=f"the output for an input of shape {tuple(x.shape)}", shape=(n, k), dtype=dtype)
         if not bool(torch.isfinite(out).all()):
             raise CheckFailed(f"the output has non-finite values: {describe(out)}")
+        raw = out.detach().double()
+        if bool((raw.exp().sum(1) - 1).abs().max() < 1e-4) or bool((raw.sum(1) - 1).abs().max() < 1e-4):
+            raise CheckFailed(f"the output looks like probabilities or log-probabilities (a softmax or "
+                              f"log-softmax inside the network), not raw logits: {describe(out)}")
         (grad,) = gradients(out, [x], torch.ones_like(out))
         if grad is None or not bool((grad != 0).any()):
             raise CheckFailed("the output does not depend on the input image (its gradient is zero)")
@@ -195,7 +211,7 @@ def small_cnn_forward(SmallCNN):
                          what=f"in eval mode, the logits of image {i} passed on its own")
 
     yield check_property(
-        "SmallCNN(in_channels, num_classes) in eval mode maps (N, C, H, W) to finite logits (N, num_classes) "
+        "SmallCNN(in_channels, num_classes) in eval mode maps (N, C, H, W) to finite raw logits (N, num_classes) "
         "that depend on the image and not on the rest of the batch; >= 2 conv layers, <= 100,000 parameters",
         S.small_cnn_cases(), forward, max_examples=8,
         examples=[{"in_channels": 1, "num_classes": 2, "batch": 3, "size": (32, 32), "seed": 0},
@@ -212,7 +228,13 @@ _MATLAB_DEFAULTS = {"MaxEpochs": 30, "MiniBatchSize": 128, "InitialLearnRate": 0
 _INVALID = [("MaxEpochs", 0), ("MiniBatchSize", 0), ("InitialLearnRate", 0.0), ("LearnRateSchedule", "step"),
             ("LearnRateDropFactor", 1.5), ("LearnRateDropFactor", -0.1), ("LearnRateDropPeriod", 0),
             ("Momentum", 1.0), ("L2Regularization", -1e-4), ("Shuffle", "always"), ("ValidationFrequency", 0),
-            ("ValidationPatience", 0)]
+            ("ValidationPatience", 0), ("MaxEpochs", -2), ("MiniBatchSize", -32), ("InitialLearnRate", -0.01),
+            ("LearnRateDropPeriod", -1), ("Momentum", -0.1), ("ValidationFrequency", -5),
+            ("ValidationPatience", -1)]
+# the ends of the valid ranges, which must be accepted
+_BOUNDARY = [("MaxEpochs", 1), ("MiniBatchSize", 1), ("InitialLearnRate", 1e-12), ("LearnRateDropFactor", 0.0),
+             ("LearnRateDropFactor", 1.0), ("LearnRateDropPeriod", 1), ("Momentum", 0.0), ("Momentum", 0.999),
+             ("L2Regularization", 0.0), ("ValidationFrequency", 1), ("ValidationPatience", 1)]
 
 
 def _as_dict(TrainingOptions, opts, what):
@@ -253,10 +275,17 @@ def training_options_fields(TrainingOptions):
         for name, value in _INVALID:
             _raises(TrainingOptions, "ValueError", f"TrainingOptions({name}={value!r})", **{name: value})
 
+    def boundary():
+        for name, value in _BOUNDARY:
+            got = _as_dict(TrainingOptions, _call(TrainingOptions, **{name: value}), f"TrainingOptions({name}={value!r})")
+            _same_fields(got, {**_MATLAB_DEFAULTS, name: value}, f"TrainingOptions({name}={value!r})")
+
     yield check_once("TrainingOptions() has MATLAB's field names and trainingOptions('sgdm') defaults", defaults)
     yield check_once("keyword arguments set the fields, the others keep their defaults", keywords)
     yield check_once("an invalid value (zero sizes, unknown schedule or shuffle, drop factor outside [0, 1], "
-                     "momentum 1, negative L2, patience 0) raises ValueError", invalid)
+                     "momentum 1 or negative, negative L2 or rate, patience 0) raises ValueError", invalid)
+    yield check_once("the ends of the valid ranges are accepted (drop factor 0 and 1, momentum 0, L2 0, "
+                     "sizes, periods, frequency and patience 1)", boundary)
 
 
 # ---------------------------------------------------------------- learning_rate_at
@@ -316,14 +345,16 @@ _OPTION_NAMES = list(_MATLAB_DEFAULTS)
 
 
 def _tiny_net(case) -> nn.Module:
-    """A float64 MLP (with BatchNorm1d in some cases) whose weights come from the case's seed."""
+    """A float64 MLP (with BatchNorm1d in some cases) whose weights come from the case's seed, handed
+    over in eval mode (training must switch it to training mode); its buffer ``mode`` records the mode
+    it was last put in."""
     d, h, k = case["features"], case["hidden"], case["classes"]
     layers = [nn.Linear(d, h)] + ([nn.BatchNorm1d(h)] if case["batchnorm"] else []) + [nn.Tanh(), nn.Linear(h, k)]
-    net = nn.Sequential(*layers).double()
+    net = probes.ModeSequential(*layers).double()
     with torch.no_grad():
         for i, p in enumerate(net.parameters()):
             p.copy_(S.tensor_from_seed(p.shape, case["seed"] + 10 + i, low=-0.8, high=0.8, dtype=torch.float64))
-    return net
+    return net.eval()
 
 
 def _training_data(case):
@@ -387,6 +418,8 @@ def _run_both(train_network, case):
 def _same_weights(net, reference):
     got, want = net.state_dict(), reference.state_dict()
     for name, value in want.items():
+        if name == "mode":
+            continue
         if value.is_floating_point():
             assert_close(got[name], value, rtol=1e-7, atol=1e-9, what=f"the trained network's {name}")
         else:
@@ -414,16 +447,26 @@ def train_network_matches_reference(train_network):
         _same_list(got["learning_rate"], want["learning_rate"], "history['learning_rate']", rtol=1e-12, atol=0)
         _same_list(got["loss"], want["loss"], "history['loss'] (each mini-batch's loss before its step)")
         _same_weights(net, reference)
+        if int(net.state_dict()["mode"]) != 0:
+            raise CheckFailed("train_network should leave the network in eval mode (net.eval()) when it returns; "
+                              "it was left in training mode")
 
     yield check_property(
-        "Shuffle 'never': floor(N / MiniBatchSize) mini-batches per epoch in index order, SGD with momentum "
-        "and weight decay, the piecewise rate, (weighted) cross-entropy; trained weights, buffers and the "
-        "per-iteration history equal a float64 reference on torch.optim.SGD and StepLR",
+        "Shuffle 'never': floor(N / MiniBatchSize) mini-batches per epoch in index order, in training mode "
+        "(the network is handed over in eval mode), SGD with momentum and weight decay, the piecewise rate, "
+        "(weighted) cross-entropy; trained weights, buffers and the per-iteration history equal a float64 "
+        "reference on torch.optim.SGD and StepLR; the network is left in eval mode",
         S.training_cases(), same_as_reference, max_examples=25,
         examples=[_training_example(),                                            # 10 = 3 * 3 + 1: one left out
                   _training_example(n=8, MiniBatchSize=4, weighted=False, Momentum=0.0, L2Regularization=0.0),
                   _training_example(batchnorm=True, validation=True, MaxEpochs=3, ValidationFrequency=1),
                   _training_example(classes=3, MiniBatchSize=2, n=7, LearnRateDropPeriod=2, MaxEpochs=4)])
+
+
+# validation sets of a few samples, and of 300 (more than one batch of 64, 128 or 256: the loss is
+# over the whole set, not a mean of batch means)
+_VALIDATION_CASES = st.tuples(S.training_cases(validation=True, patience=True), st.sampled_from([0, 0, 300])).map(
+    lambda t: {**t[0], "n_val": t[1] or t[0]["n_val"]})
 
 
 @aspect(A, task="train_network", points=2)
@@ -463,8 +506,9 @@ def train_network_validation(train_network):
         "with a validation set: validation losses (weighted cross-entropy over the whole set, eval mode) after "
         "every ValidationFrequency-th iteration and after the last; early stopping by ValidationPatience; "
         "weights equal the reference's",
-        S.training_cases(validation=True, patience=True), real_network, max_examples=20,
+        _VALIDATION_CASES, real_network, max_examples=20,
         examples=[_training_example(validation=True, batchnorm=True, ValidationFrequency=2, MaxEpochs=3),
+                  _training_example(validation=True, n_val=300, classes=3, ValidationFrequency=3),
                   _training_example(validation=True, ValidationFrequency=4, MaxEpochs=2, ValidationPatience=1,
                                     InitialLearnRate=0.5)])
     yield check_property(
@@ -549,8 +593,10 @@ def confusion_matrix_correct(confusion_matrix):
     def same_as_sklearn(case):
         y, p = S.labels_from_case(case)
         k = case["classes"]
-        got = _call(confusion_matrix, y.clone(), p.clone(), k)
+        sent = [y.clone(), p.clone()]
+        got = _call(confusion_matrix, *sent, k)
         assert_equal(got, oracles.confusion_matrix(y, p, k), what=f"the {k} x {k} confusion matrix")
+        _unchanged(sent, [y, p], ["y_true", "y_pred"])
 
     def layout():
         y = torch.tensor([0, 0, 0, 0, 0, 1, 1, 1])
@@ -562,7 +608,7 @@ def confusion_matrix_correct(confusion_matrix):
     yield check_once("two classes: [[TN, FP], [FN, TP]] (rows are the true class)", layout)
     yield check_property(
         "equals sklearn.metrics.confusion_matrix(labels=range(K)) as an int64 (K, K) tensor, also for "
-        "empty inputs and classes that never occur",
+        "empty inputs and classes that never occur; the inputs are left unchanged",
         S.class_label_cases(), same_as_sklearn, max_examples=40,
         examples=[{"n": 0, "classes": 2, "seed": 0, "accuracy": 0.5},
                   {"n": 1, "classes": 3, "seed": 1, "accuracy": 1.0},
@@ -575,7 +621,9 @@ def sensitivity_specificity_correct(sensitivity_specificity):
 
     def same_as_sklearn(case):
         y, p = S.labels_from_case(case)
-        got = _call(sensitivity_specificity, y.clone(), p.clone())
+        sent = [y.clone(), p.clone()]
+        got = _call(sensitivity_specificity, *sent)
+        _unchanged(sent, [y, p], ["y_true", "y_pred"])
         if not isinstance(got, (tuple, list)) or len(got) != 2:
             raise CheckFailed(f"sensitivity_specificity should return two floats, got {describe(got)}")
         want = oracles.sensitivity_specificity(y, p)
@@ -584,10 +632,16 @@ def sensitivity_specificity_correct(sensitivity_specificity):
 
     yield check_property(
         "sensitivity = recall of class 1, specificity = recall of class 0 (sklearn's recall_score), "
-        "NaN when a class is absent",
+        "NaN when a class is absent; the inputs are left unchanged",
         S.class_label_cases(max_classes=2), same_as_sklearn, max_examples=40,
         examples=[{"n": 0, "classes": 2, "seed": 0, "accuracy": 0.5},
                   {"n": 6, "classes": 2, "seed": 5, "accuracy": 0.5}])
+
+
+def _unchanged(sent: list, originals: list, names: list) -> None:
+    """The tensors a metric was given are left as they were."""
+    for got, want, name in zip(sent, originals, names):
+        assert_equal(got, want, what=f"{name} after the call (leave the inputs unchanged)")
 
 
 def _auc_shown(case):
@@ -611,8 +665,10 @@ def roc_auc_correct(roc_auc):
     @show
     def same_as_sklearn(case):
         y, s = S.scores_from_case(case)
-        got = _call(roc_auc, y.clone(), s.clone())
+        sent = [y.clone(), s.clone()]
+        got = _call(roc_auc, *sent)
         _same_float(got, oracles.roc_auc(y, s), "the AUC", rtol=1e-9, atol=1e-12)
+        _unchanged(sent, [y, s], ["y_true", "scores"])
 
     @show
     def invariances(case):
@@ -630,7 +686,10 @@ def roc_auc_correct(roc_auc):
 
     def ties():
         cases = [((0, 1), (0.5, 0.5), 0.5), ((0, 0, 1, 1), (0.1, 0.4, 0.35, 0.8), 0.75),
-                 ((0, 1, 0, 1), (0.2, 0.2, 0.7, 0.9), 0.625), ((1, 0, 0), (0.3, 0.3, 0.1), 0.75)]
+                 ((0, 1, 0, 1), (0.2, 0.2, 0.7, 0.9), 0.625), ((1, 0, 0), (0.3, 0.3, 0.1), 0.75),
+                 # float64 scores closer than float32 can tell apart: distinct, not tied
+                 ((0, 1, 1, 0), (0.3, 0.3 + 1e-12, 0.3 - 2e-12, 0.3 + 3e-12), 0.25),
+                 ((0, 1), (1.0, 1.0 + 2e-14), 1.0)]
         for y, s, want in cases:
             got = _call(roc_auc, torch.tensor(y), torch.tensor(s, dtype=torch.float64))
             _same_float(got, want, f"roc_auc(y_true={list(y)}, scores={list(s)}) (a tie counts one half)")
@@ -640,9 +699,11 @@ def roc_auc_correct(roc_auc):
             _raises(roc_auc, "ValueError", f"roc_auc with y_true = {y}", torch.tensor(y, dtype=torch.int64),
                     torch.linspace(0, 1, len(y), dtype=torch.float64))
 
-    yield check_once("small hand-made cases with tied scores", ties)
+    yield check_once("small hand-made cases with tied scores, and float64 scores that differ by less "
+                     "than float32 can resolve", ties)
     yield check_property(
-        "equals sklearn.metrics.roc_auc_score in float64, with and without tied scores, float32 and float64 scores",
+        "equals sklearn.metrics.roc_auc_score in float64, with and without tied scores, float32 and float64 scores; "
+        "the inputs are left unchanged",
         S.labelled_scores(), same_as_sklearn, max_examples=50,
         examples=[{"n": 2, "seed": 0, "levels": 0, "positives": 0.5, "dtype": "float64", "both": True},
                   {"n": 40, "seed": 1, "levels": 2, "positives": 0.3, "dtype": "float32", "both": True},
@@ -665,13 +726,15 @@ def class_weights_correct(class_weights):
             _raises(class_weights, "ValueError", f"class_weights with a class that has no sample "
                     f"(labels {y.tolist()}, {k} classes)", y.clone(), k)
             return
-        got = _call(class_weights, y.clone(), k)
+        sent = y.clone()
+        got = _call(class_weights, sent, k)
+        _unchanged([sent], [y], ["labels"])
         assert_close(got, oracles.class_weights(y, k), rtol=1e-6, atol=0,
                      what=f"the class weights of labels {_short(y.tolist())} ({k} classes)")
 
     yield check_property(
         "equals sklearn's compute_class_weight('balanced') as a float32 (K,) tensor; a class with no "
-        "sample raises ValueError",
+        "sample raises ValueError; the labels are left unchanged",
         S.class_label_cases(min_n=1, max_classes=4), same_as_sklearn, max_examples=30,
         examples=[{"n": 10, "classes": 2, "seed": 0, "accuracy": 1.0},
                   {"n": 2, "classes": 3, "seed": 1, "accuracy": 1.0}])
@@ -679,24 +742,69 @@ def class_weights_correct(class_weights):
 
 # ---------------------------------------------------------------- the trained classifier
 
-_TRAIN_SEED, _TEST_SEED = 7_310_004, 9_120_004     # never shown in the notebook
+_TRAIN_SEED, _TEST_SEED, _NOISE_SEED = 7_310_004, 9_120_004, 5_230_004     # never shown in the notebook
+
+
+def _uninformative_labels(y: torch.Tensor, seed: int) -> torch.Tensor:
+    """Labels with the prevalence of ``y`` that tell nothing about it: the same fraction (one in five)
+    of the malignant and of the benign patches, drawn at random, is labelled 1."""
+    g = torch.Generator().manual_seed(seed)
+    out = torch.zeros_like(y)
+    for c in (0, 1):
+        idx = torch.nonzero(y == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        out[idx[:round(0.2 * len(idx))]] = 1
+    return out
+
+
+def _scores(got, m: int, what: str) -> torch.Tensor:
+    expect_tensor(got, what=what, shape=(m,))
+    if not got.is_floating_point() or not bool(torch.isfinite(got).all()):
+        raise CheckFailed(f"{what} should be finite floats, got {describe(got)}")
+    return got.detach()
 
 
 @aspect(A, task="fit_and_score", points=3, call_seconds=30, aspect_seconds=45)
 def fit_and_score_auc(fit_and_score):
-    """Trained on 600 synthetic patches, its scores reach ROC AUC >= 0.95 on 400 unseen ones."""
+    """Trained on 600 synthetic patches, its scores reach ROC AUC >= 0.95 on 400 unseen ones; they are
+    learned from the labels (trained on uninformative labels they separate nothing) and reproducible."""
     from medimg.data import lesion_patches
+
+    test_set = []
+
+    def held_out():
+        if not test_set:
+            test_set.extend(lesion_patches(400, malignant_fraction=0.2, size=32, seed=_TEST_SEED))
+        return test_set
 
     def trained():
         x, y = lesion_patches(600, malignant_fraction=0.2, size=32, seed=_TRAIN_SEED)
-        xt, yt = lesion_patches(400, malignant_fraction=0.2, size=32, seed=_TEST_SEED)
-        scores = _call(fit_and_score, x, y.clone(), xt.clone(), seed=0)
-        expect_tensor(scores, what="the scores", shape=(len(xt),))
-        if not scores.is_floating_point() or not bool(torch.isfinite(scores).all()):
-            raise CheckFailed(f"the scores should be finite floats, got {describe(scores)}")
-        auc = oracles.roc_auc(yt, scores.detach())
+        xt, yt = held_out()
+        scores = _scores(_call(fit_and_score, x, y.clone(), xt.clone(), seed=0), len(xt), "the scores")
+        auc = oracles.roc_auc(yt, scores)
         if auc < 0.95:
             raise CheckFailed(f"ROC AUC on the held-out patches is {auc:.4f}; at least 0.95 is needed")
 
+    def learned_from_labels():
+        x, y = lesion_patches(160, malignant_fraction=0.2, size=32, seed=_NOISE_SEED)
+        xt, yt = held_out()
+        noise = _uninformative_labels(y, _NOISE_SEED)
+        scores = _scores(_call(fit_and_score, x, noise.clone(), xt.clone(), seed=3), len(xt),
+                         "the scores (trained on uninformative labels)")
+        auc = oracles.roc_auc(yt, scores)
+        if not 0.3 <= auc <= 0.7:
+            raise CheckFailed(f"trained on 160 patches whose labels say nothing about malignancy (a random fifth "
+                              f"of the benign and of the malignant ones labelled 1), the scores still separate "
+                              f"the classes of new patches (ROC AUC {auc:.4f}, expected between 0.3 and 0.7): "
+                              f"they should come from a model trained on the labels it is given")
+        picked = [7, 250]
+        few = _scores(_call(fit_and_score, x, noise.clone(), xt[picked].clone(), seed=3), len(picked),
+                      f"the scores of test patches {picked} alone (M = {len(picked)})")
+        assert_close(few, scores[picked], rtol=1e-4, atol=1e-5,
+                     what=f"the same call (same data, same seed) with only the test patches {picked}: their scores")
+
     yield check_once("trained on 600 patches (20% malignant), the scores of 400 new patches reach "
                      "ROC AUC >= 0.95", trained)
+    yield check_once("the scores are learned from the training labels: trained on labels that say nothing "
+                     "about malignancy they do not separate the classes (0.3 <= AUC <= 0.7); the same call "
+                     "gives the same scores, also for two test patches alone", learned_from_labels)

@@ -37,9 +37,12 @@ _CE_FORBID = [(F, "cross_entropy", "torch.nn.functional.cross_entropy"),
               (torch.Tensor, "log_softmax", "Tensor.log_softmax"),
               (torch.Tensor, "logsumexp", "Tensor.logsumexp"),
               (torch.special, "log_softmax", "torch.special.log_softmax"),
-              (torch.special, "logsumexp", "torch.special.logsumexp")]
-# below the Python layer: log_softmax, nll_loss(2d), logsumexp however they are reached
-_CE_OPS = re.compile(r"log_softmax|nll_loss|logsumexp|cross_entropy")
+              (torch.special, "logsumexp", "torch.special.logsumexp"),
+              (torch, "logcumsumexp", "torch.logcumsumexp"),
+              (torch.Tensor, "logcumsumexp", "Tensor.logcumsumexp")]
+# below the Python layer: log_softmax, nll_loss(2d), logsumexp (also as the last entry of a
+# logcumsumexp) however they are reached
+_CE_OPS = re.compile(r"log_softmax|nll_loss|logsumexp|logcumsumexp|cross_entropy")
 _CE_HINT = "Shift each row by its largest logit and write the log-sum-exp yourself."
 
 _FOCAL_FORBID = [(torchvision.ops, "sigmoid_focal_loss", "torchvision.ops.sigmoid_focal_loss"),
@@ -51,7 +54,10 @@ _FOCAL_HINT = "Write the binary cross-entropy from logits yourself (F.logsigmoid
 
 _SL1_FORBID = [(F, "smooth_l1_loss", "torch.nn.functional.smooth_l1_loss"),
                (F, "huber_loss", "torch.nn.functional.huber_loss"),
-               (F, "l1_loss", "torch.nn.functional.l1_loss")]
+               (F, "l1_loss", "torch.nn.functional.l1_loss"),
+               # F.l1_loss and F.smooth_l1_loss(beta=0) call it; it runs as sub, abs, mean below
+               # Python, so only a tripwire sees it
+               (torch._C._nn, "l1_loss", "torch._C._nn.l1_loss (F.l1_loss)")]
 _SL1_OPS = re.compile(r"smooth_l1|huber")
 
 
@@ -64,6 +70,20 @@ def _unchanged(originals, passed, names):
                               f"inputs as they were")
 
 
+def _strided(t, case):
+    """``t`` itself, or, when the case asks for it, the same values in a non-contiguous layout
+    (transposed storage, as a permuted view has): code that assumes .view works fails there."""
+    if not case.get("strided") or t.dim() < 2:
+        return t
+    rev = tuple(reversed(range(t.dim())))
+    return t.permute(rev).contiguous().permute(rev)
+
+
+def _any_layout(cases):
+    """``cases``, each with or without non-contiguous input tensors (the ``strided`` key)."""
+    return st.tuples(cases, st.booleans()).map(lambda drawn: dict(drawn[0], strided=drawn[1]))
+
+
 def _showing(inputs_of):
     """A failing property also prints the tensors the function was given."""
     def decorate(prop):
@@ -73,6 +93,8 @@ def _showing(inputs_of):
                 prop(case)
             except CheckFailed as e:
                 shown = "\n".join(f"{k} = {describe(v)}" for k, v in inputs_of(case).items())
+                if isinstance(case, dict) and case.get("strided"):
+                    shown += "\n(the tensors were non-contiguous views: their storage is transposed)"
                 raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
         return run
     return decorate
@@ -126,7 +148,7 @@ def _ce_inputs(case):
     if case["label_smoothing"] is not None:
         kwargs["label_smoothing"] = case["label_smoothing"]
     kwargs["reduction"] = case["reduction"]
-    return logits, target, kwargs
+    return _strided(logits, case), _strided(target, case), kwargs
 
 
 def _ce_shown(case):
@@ -206,15 +228,18 @@ def _ce_example(shape=(3, 4), **overrides):
 def cross_entropy_matches_torch(cross_entropy):
     """Plain cross-entropy from logits equals F.cross_entropy, (N, C) and (N, C, d1, ...), every reduction."""
     yield check_property(
-        "equals F.cross_entropy for logits (N, C) and (N, C, d1[, d2]) with int64 targets, reduction "
-        "'none' / 'sum' / 'mean' (shape, dtype and values; float32 and float64; inputs left unchanged)",
-        S.cross_entropy_cases(), _ce_same_as_torch(cross_entropy), max_examples=50,
+        "equals F.cross_entropy for logits (N, C) and (N, C, d1[, d2[, d3]]) with int64 targets, "
+        "contiguous or not, reduction 'none' / 'sum' / 'mean' (shape, dtype and values; float32 and "
+        "float64; inputs left unchanged)",
+        _any_layout(S.cross_entropy_cases()), _ce_same_as_torch(cross_entropy), max_examples=50,
         examples=[_ce_example(),
                   _ce_example((1, 1), reduction="none"),                    # one class: loss 0
                   _ce_example((2, 3, 4), reduction="none", seed=3),          # (N, C, d1)
                   _ce_example((2, 4, 3, 2), reduction="sum", dtype="float32", seed=4),
                   _ce_example((4, 5, 2, 2), spread=30.0, dtype="float32", seed=5),
-                  _ce_example((1, 6, 1, 3), reduction="mean", seed=6)])
+                  _ce_example((1, 6, 1, 3), reduction="mean", seed=6),
+                  _ce_example((2, 3, 2, 3, 2), reduction="none", seed=7),   # (N, C, d1, d2, d3)
+                  _ce_example((3, 4, 2, 3), reduction="none", strided=True, seed=8)])
     yield check_property(
         "differentiable: the gradient with respect to the logits equals autograd's through "
         "F.cross_entropy (softmax minus one-hot, scaled by the reduction)",
@@ -246,10 +271,10 @@ def cross_entropy_stable(cross_entropy):
 @aspect(A, task="cross_entropy", points=2)
 def cross_entropy_weight_ignore(cross_entropy):
     """Class weights and ignore_index with torch's weighted mean; all targets ignored."""
-    cases = dict(weighted=(False, True), ignore_indices=(None, -100, -1, "class"),
+    cases = dict(weighted=(False, True), ignore_indices=(None, -100, -1, 255, "class"),
                  ignore_fractions=(0.0, 0.3, 0.3, 1.0))
     yield check_property(
-        "with class weights and ignore_index (the default -100, -1, or a class index such as 0): "
+        "with class weights and ignore_index (the default -100, -1, 255, or a class index such as 0): "
         "equals F.cross_entropy; 'mean' divides by the summed weights of the targets that are not "
         "ignored; ignored positions contribute 0; all targets ignored: 'mean' is nan, 'sum' is 0",
         S.cross_entropy_cases(**cases), _ce_same_as_torch(cross_entropy), max_examples=50,
@@ -259,6 +284,8 @@ def cross_entropy_weight_ignore(cross_entropy):
                   _ce_example((3, 4, 2, 2), weighted=True, ignore_index="class", seed=4),
                   _ce_example((3, 4, 3), weighted=True, ignore_index=-1, ignore_fraction=0.3,
                               dtype="float32", reduction="sum", seed=5),
+                  _ce_example((4, 3, 2), weighted=True, ignore_index=255, ignore_fraction=0.3,
+                              reduction="none", seed=6),
                   _ce_example((2, 3), ignore_index=-100, ignore_fraction=1.0),                   # nan
                   _ce_example((2, 3, 2), weighted=True, ignore_index=-100, ignore_fraction=1.0,
                               reduction="sum"),
@@ -277,7 +304,7 @@ def cross_entropy_weight_ignore(cross_entropy):
 @aspect(A, task="cross_entropy", points=2)
 def cross_entropy_label_smoothing(cross_entropy):
     """Label smoothing as torch mixes it in, also with class weights and ignore_index."""
-    cases = dict(smoothings=("any",), weighted=(False, True), ignore_indices=(None, -100, "class"),
+    cases = dict(smoothings=("any",), weighted=(False, True), ignore_indices=(None, -100, 255, "class"),
                  ignore_fractions=(0.0, 0.3))
     yield check_property(
         "with label_smoothing in [0, 1] (alone, with class weights, with ignore_index): equals "
@@ -292,6 +319,14 @@ def cross_entropy_label_smoothing(cross_entropy):
                               dtype="float32", seed=4),
                   _ce_example((2, 4, 2, 2), label_smoothing=0.1, ignore_index="class", reduction="sum",
                               seed=5)])
+    yield check_property(
+        "with label smoothing and logits of magnitude up to 2e4: finite and equal to F.cross_entropy "
+        "(the smoothing term adds -log p of every class, the least likely ones included)",
+        S.cross_entropy_cases(spreads=(1e2, 1e3, 1e4), offsets=(0.0, 1e4), **cases),
+        _ce_same_as_torch(cross_entropy), max_examples=15,
+        examples=[_ce_example((3, 4), spread=1e4, label_smoothing=0.1, dtype="float32", reduction="none"),
+                  _ce_example((2, 3, 2), spread=1e3, offset=1e4, label_smoothing=0.05, weighted=True,
+                              dtype="float32", seed=1)])
     yield check_property(
         "with label smoothing: the gradient equals autograd's through F.cross_entropy",
         S.cross_entropy_cases(dtypes=("float64",), **cases), _ce_gradient(cross_entropy), max_examples=15,
@@ -336,7 +371,7 @@ def _overlap_inputs(case, *, pred=None):
         target = t.bool() if case["bool_target"] else t.to(dtype)
     if layout == "binary3":
         p, target = p[:, 0], target[:, 0]
-    return p, target
+    return _strided(p, case), _strided(target, case)
 
 
 def _overlap_call(fn, probs, target, **kwargs):
@@ -464,19 +499,26 @@ _BINARY = ("binary3", "binary4")
 _MULTI = ("onehot", "index")
 
 
+def _masks_or_soft(layouts):
+    """Overlap cases with 0/1 (or index) targets or with soft labels in [0, 1], contiguous or not."""
+    return _any_layout(st.one_of(S.overlap_cases(layouts=layouts),
+                                 S.overlap_cases(layouts=layouts, soft_targets=True)))
+
+
 def _binary_properties(fn, kind, what, scale=1.0):
     yield check_property(
-        f"binary {what}: probs (N, H, W) or (N, 1, H, W) against a 0/1 mask (float or bool) of the same "
-        f"shape equals 1 - ({'2 sum(p t) + smooth) / (sum(p) + sum(t)' if kind == 'dice' else 'sum(p t) + smooth) / (sum(p) + sum(t) - sum(p t)'}"
+        f"binary {what}: probs (N, H, W) or (N, 1, H, W) against a 0/1 mask (float or bool) or soft "
+        f"labels in [0, 1] of the same shape, contiguous or not, equals 1 - ({'2 sum(p t) + smooth) / (sum(p) + sum(t)' if kind == 'dice' else 'sum(p t) + smooth) / (sum(p) + sum(t) - sum(p t)'}"
         f" + smooth), per sample, then the mean (reduction 'none': shape (N, 1))",
-        S.overlap_cases(layouts=_BINARY), _overlap_value(fn, kind), max_examples=int(35 * scale),
+        _masks_or_soft(_BINARY), _overlap_value(fn, kind), max_examples=int(35 * scale),
         examples=[_ov_example(),
                   _ov_example("binary3", (3, 1, 5, 4), reduction="none", seed=1),
                   _ov_example("binary3", (2, 1, 4, 4), foreground=0.0, reduction="none", seed=2),  # empty target
                   _ov_example("binary4", (2, 1, 3, 3), pred="empty", foreground=0.0, reduction="none"),
                   _ov_example("binary4", (1, 1, 1, 1), smooth=0.0, seed=3),
                   _ov_example("binary3", (2, 1, 6, 6), smooth=10.0, bool_target=True, dtype="float32", seed=4),
-                  _ov_example("binary4", (2, 1, 5, 5), pred="hard", smooth=1e-5, foreground=1.0, seed=5)])
+                  _ov_example("binary4", (2, 1, 5, 5), pred="hard", smooth=1e-5, foreground=1.0, seed=5),
+                  _ov_example("binary4", (2, 1, 4, 3), soft_target=True, strided=True, seed=6)])
     yield check_property(
         f"the {_NAMES[kind]} loss of a prediction equal to its 0/1 mask is 0, also for an empty mask "
         "(the smoothing term makes 0/0 into smooth/smooth)",
@@ -500,16 +542,18 @@ def _binary_properties(fn, kind, what, scale=1.0):
 
 def _multiclass_properties(fn, kind, what, scale=1.0):
     yield check_property(
-        f"multi-class {what}: probs (N, C, H, W) against a one-hot map (N, C, H, W) or int64 class indices "
-        f"(N, H, W): one coefficient per sample and class, background (class 0) included, then the mean "
+        f"multi-class {what}: probs (N, C, H, W) against a one-hot map or soft labels (N, C, H, W) or int64 "
+        f"class indices (N, H, W), contiguous or not: one coefficient per sample and class, background (class 0) included, then the mean "
         f"(reduction 'none': shape (N, C))",
-        S.overlap_cases(layouts=_MULTI), _overlap_value(fn, kind), max_examples=int(35 * scale),
+        _masks_or_soft(_MULTI), _overlap_value(fn, kind), max_examples=int(35 * scale),
         examples=[_ov_example("index", (2, 3, 4, 4), classes_present=3),
                   _ov_example("onehot", (2, 3, 4, 4), classes_present=2, reduction="none", seed=1),
                   _ov_example("index", (3, 4, 3, 5), classes_present=1, reduction="none", seed=2),
                   _ov_example("index", (1, 2, 5, 5), pred="hard", smooth=1e-5, seed=3),
                   _ov_example("onehot", (2, 4, 2, 3), smooth=0.0, bool_target=True, seed=4),
-                  _ov_example("index", (2, 3, 6, 6), dtype="float32", smooth=10.0, seed=5)])
+                  _ov_example("index", (2, 3, 6, 6), dtype="float32", smooth=10.0, seed=5),
+                  _ov_example("onehot", (2, 3, 4, 5), soft_target=True, reduction="none", seed=6),
+                  _ov_example("index", (2, 3, 3, 4), strided=True, reduction="none", seed=7)])
     yield check_property(
         "a one-hot prediction equal to the target gives 0 for every sample and class, classes absent "
         "from the image included",
@@ -602,7 +646,7 @@ def _focal_inputs(case):
     logits = (shift + case["spread"] * u).to(dtype)
     g = torch.Generator().manual_seed(seed + 2)
     targets = (torch.rand(shape, generator=g) < case["positive"]).to(dtype)
-    return logits, targets
+    return _strided(logits, case), _strided(targets, case)
 
 
 def _focal_shown(case):
@@ -680,15 +724,16 @@ def _focal_example(shape=(4, 3), **overrides):
 def focal_loss_correct(focal_loss):
     """The focal loss equals torchvision.ops.sigmoid_focal_loss (alpha, alpha = -1, gamma, reductions)."""
     yield check_property(
-        "equals torchvision.ops.sigmoid_focal_loss for any shape, alpha in [0, 1] or -1 (no weighting), "
-        "gamma >= 0 and every reduction (float32 and float64; inputs left unchanged)",
-        S.focal_cases(), _focal_value(focal_loss), max_examples=45,
+        "equals torchvision.ops.sigmoid_focal_loss for any shape (contiguous or not), alpha in [0, 1] or "
+        "-1 (no weighting), gamma >= 0 and every reduction (float32 and float64; inputs left unchanged)",
+        _any_layout(S.focal_cases()), _focal_value(focal_loss), max_examples=45,
         examples=[_focal_example(),
                   _focal_example((5,), alpha=-1.0, reduction="none", seed=1),
                   _focal_example((2, 3, 4), alpha=0.0, gamma=0.0, reduction="sum", seed=2),
                   _focal_example((3, 3), alpha=1.0, gamma=5.0, positive=0.1, seed=3),
                   _focal_example((6,), alpha=0.75, gamma=0.5, positive=1.0, dtype="float32", seed=4),
-                  _focal_example((2, 2), positive=0.0, gamma=1.0, reduction="none", seed=5)])
+                  _focal_example((2, 2), positive=0.0, gamma=1.0, reduction="none", seed=5),
+                  _focal_example((3, 4), strided=True, reduction="none", seed=6)])
     yield check_property(
         "gamma = 0 with alpha = -1 is binary cross-entropy with logits",
         S.focal_cases(), _focal_bce(focal_loss), max_examples=10,
@@ -729,7 +774,7 @@ def _sl1_inputs(case):
     if case["at_beta"]:                      # some differences exactly +-beta, one exactly 0
         flat[:2] = x.view(-1)[:2] - torch.tensor([case["beta"], -case["beta"]], dtype=torch.float64)[:flat[:2].numel()]
         flat[2:3] = x.view(-1)[2:3]
-    return x.to(dtype), y.to(dtype)
+    return _strided(x.to(dtype), case), _strided(y.to(dtype), case)
 
 
 def _sl1_shown(case):
@@ -797,14 +842,15 @@ def _sl1_example(shape=(5,), **overrides):
 def smooth_l1_correct(smooth_l1):
     """Smooth L1 equals F.smooth_l1_loss for beta > 0; continuous at |d| = beta; its gradient."""
     yield check_property(
-        "equals F.smooth_l1_loss for beta > 0, any shape, every reduction (float32 and float64; inputs "
-        "left unchanged)",
-        S.smooth_l1_cases(), _sl1_value(smooth_l1), max_examples=40,
+        "equals F.smooth_l1_loss for beta > 0, any shape (contiguous or not), every reduction (float32 "
+        "and float64; inputs left unchanged)",
+        _any_layout(S.smooth_l1_cases()), _sl1_value(smooth_l1), max_examples=40,
         examples=[_sl1_example(),
                   _sl1_example((3, 4), beta=0.5, at_beta=True, reduction="none", seed=1),
                   _sl1_example((2, 3, 2), beta=2.0, spread=10.0, reduction="sum", seed=2),
                   _sl1_example((6,), beta=1e-3, spread=0.1, at_beta=True, dtype="float32", seed=3),
-                  _sl1_example((4,), beta=3.0, spread=0.1, reduction="none", seed=4)])
+                  _sl1_example((4,), beta=3.0, spread=0.1, reduction="none", seed=4),
+                  _sl1_example((3, 2), beta=0.5, strided=True, reduction="none", seed=5)])
 
     def continuous(beta):
         d = torch.tensor([beta * (1 - 1e-6), beta, beta * (1 + 1e-6), -beta * (1 - 1e-6), -beta,

@@ -146,6 +146,16 @@ def pool_output_size_correct(pool_output_size):
         examples=[_size_case(7, 3, 3, 1, ceil_mode=True)])
 
 
+def _some_negative(drawn):
+    """A drawn (n, k, s, p, d, ceil_mode), sometimes with a negative stride or dilation."""
+    g, flip = drawn
+    if flip == 1:
+        return {**g, "s": -max(g["s"], 1)}
+    if flip == 2:
+        return {**g, "d": -max(g["d"], 1)}
+    return g
+
+
 @aspect(A, task="pool_output_size", points=1)
 def pool_output_size_invalid(pool_output_size):
     """pool_output_size raises ValueError exactly where PyTorch rejects the arguments."""
@@ -166,8 +176,8 @@ def pool_output_size_invalid(pool_output_size):
 
     yield check_property(
         "raises ValueError for padding > kernel_size // 2, an output size below 1, kernel_size, stride "
-        "or dilation below 1, or negative padding; returns PyTorch's size otherwise",
-        S.pool_size_arguments(), as_torch, max_examples=100,
+        "or dilation below 1 (zero or negative), or negative padding; returns PyTorch's size otherwise",
+        st.tuples(S.pool_size_arguments(), st.integers(0, 4)).map(_some_negative), as_torch, max_examples=100,
         examples=[_size_case(5, 3, 1, 1),                      # valid: padding 1 = 3 // 2
                   _size_case(5, 3, 1, 2),                      # padding 2 > 3 // 2
                   _size_case(5, 2, 2, 1, d=3),                 # padding 1 = 2 // 2 (dilation does not count)
@@ -175,9 +185,13 @@ def pool_output_size_invalid(pool_output_size):
                   _size_case(5, 1, 1, 1),                      # a 1-wide window takes no padding
                   _size_case(2, 3, 1, 0),                      # the window does not fit: output size 0
                   _size_case(2, 3, 1, 0, ceil_mode=True),
+                  _size_case(2, 3, 2, 0, ceil_mode=True),      # ... but valid: the ceiling keeps one window
+                  _size_case(4, 3, 3, 0, d=2, ceil_mode=True),  # ... also when dilated (span 5 > 4)
                   _size_case(4, 3, 1, 0, d=2),                 # span 5 > 4
                   _size_case(4, 0, 1, 0), _size_case(4, 2, 0, 0), _size_case(4, 2, 1, 0, d=0),
-                  _size_case(4, 2, 1, -1)])
+                  _size_case(4, 2, 1, -1),
+                  _size_case(6, 2, -1, 0), _size_case(6, 3, -2, 1, ceil_mode=True),   # negative stride
+                  _size_case(6, 2, 1, 0, d=-1), _size_case(6, -2, 1, 0)])             # negative dilation, kernel
 
 
 # ---------------------------------------------------------------- max_pool2d
@@ -227,7 +241,12 @@ _MAX_EXAMPLES = [
     _max_case((0, 2, 5, 5), 2),                                                 # an empty batch
     _max_case((2, 2, 9, 8), 3, 2, 0, 2, values="plateaus", memory="channels_last"),
     _max_case((1, 3, 6, 6), 4, 3, 2, ceil_mode=True, values="plateaus", memory="transposed", dtype="float64"),
+    # finite values far below zero, down to the dtype's lowest: only -inf padding never wins
+    _max_case((1, 2, 5, 5), 2, 2, 1, values="extreme"),
+    _max_case((2, 1, 6, 5), 3, 2, 1, ceil_mode=True, values="extreme", dtype="float64"),
 ]
+# input kinds of the max-pooling properties: the shared ones and huge negative values
+_MAX_VALUES = S.POOL_VALUES + ("extreme",)
 
 
 @aspect(A, task="max_pool2d", points=3)
@@ -242,8 +261,9 @@ def max_pool2d_values(max_pool2d):
 
     yield check_property(
         "out equals F.max_pool2d's exactly (shape, dtype, values): (N, C, H, W) and (C, H, W), ints and pairs, "
-        "stride None, padding, dilation, ceil_mode, float32 and float64, negative inputs, input left unchanged",
-        S.pool2d_calls(), same_values, max_examples=100, examples=_MAX_EXAMPLES)
+        "stride None, padding, dilation, ceil_mode, float32 and float64, negative inputs down to the dtype's "
+        "lowest finite value, input left unchanged",
+        S.pool2d_calls(values=_MAX_VALUES), same_values, max_examples=100, examples=_MAX_EXAMPLES)
 
     @_showing(_x_shown)
     def keywords(case):
@@ -270,7 +290,7 @@ def max_pool2d_indices(max_pool2d):
     yield check_property(
         "indices equal F.max_pool2d(..., return_indices=True)'s: int64, index into the unpadded H * W plane, "
         "ties resolved to the first maximum of the window in row-major order",
-        S.pool2d_calls(values=("ties", "ties", "plateaus", "constant", "uniform", "negative")),
+        S.pool2d_calls(values=("ties", "ties", "plateaus", "constant", "uniform", "negative", "extreme")),
         same_indices, max_examples=100, examples=_MAX_EXAMPLES)
 
 

@@ -86,8 +86,9 @@ def build_model(spec) -> nn.Module:
             raise ValueError(kind)
     if current:
         blocks.append(current)
-    if spec["nested"]:
-        model = nn.Sequential(*[nn.Sequential(*block) for block in blocks])
+    if spec["nested"]:          # nn.Sequential inside nn.Sequential, the first block one level deeper
+        inner = [nn.Sequential(*block) for block in blocks]
+        model = nn.Sequential(nn.Sequential(inner[0]), *inner[1:])
     else:
         model = nn.Sequential(*[m for block in blocks for m in block])
     return model.train(spec["train"])
@@ -158,6 +159,8 @@ _RF_EXAMPLES = [
      {"kind": "conv", "kernel_size": 5, "stride": 2, "dilation": 3, "padding": 0}],
     [{"kind": "conv", "kernel_size": 4, "stride": None, "padding": 1, "channels": 16},   # None: the default;
      {"kind": "pool", "kernel_size": 3, "stride": None, "name": "pool1"}],              # other keys ignored
+    [{"kind": "pool", "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 2},      # a dilated pool
+     {"kind": "conv", "kernel_size": 2}],
 ]
 
 
@@ -173,8 +176,8 @@ def receptive_field_size(receptive_field):
 
     yield check_property(
         "size and jump equal the recurrence r += (d(k-1)) j, j *= s for stacks of convolutions and "
-        "pools with stride, padding and dilation (a pool's stride defaults to its kernel size)",
-        S.rf_layer_specs(), same_as_recurrence, max_examples=100, examples=_RF_EXAMPLES)
+        "pools with stride, padding and dilation (pools too; a pool's stride defaults to its kernel size)",
+        S.rf_layer_specs(pool_dilation=True), same_as_recurrence, max_examples=100, examples=_RF_EXAMPLES)
 
     def same_as_autograd(layers):
         got = _rf_call(receptive_field, layers)
@@ -203,7 +206,7 @@ def receptive_field_start(receptive_field):
     yield check_property(
         "start equals the recurrence start += ((d(k-1))/2 - p) j, from 0 for the input pixel 0 "
         "(negative with padding, a half-integer for even spans)",
-        S.rf_layer_specs(), same_as_recurrence, max_examples=100, examples=_RF_EXAMPLES)
+        S.rf_layer_specs(pool_dilation=True), same_as_recurrence, max_examples=100, examples=_RF_EXAMPLES)
 
     def same_as_autograd(layers):
         got = _rf_call(receptive_field, layers)
@@ -288,6 +291,13 @@ _CONV = {"layer": "conv", "out_channels": 2, "kernel_size": 3, "stride": 1, "pad
          "bias": "random", "zero_row": False}
 _BASE = {"input": [1, 9, 9], "layers": [_CONV], "unit": None, "nested": False, "train": False, "seed": 0}
 _RELU, _BN = {"layer": "relu"}, {"layer": "bn", "gamma": "negative"}
+# Deep stacks: the gradient at the field's edge is ~1e-20 of its centre (path counts), and with
+# pools also tiny in absolute terms: only "nonzero" is the field, no threshold on its size.
+_DEEP_CONV = {**_BASE, "input": [2, 65, 65], "nested": True,
+              "layers": [{**_CONV, "kernel_size": 5, "padding": 2, "bias": "none"}, _RELU] * 16}
+_DEEP_POOL = {**_BASE, "input": [1, 49, 49],
+              "layers": [{**_CONV, "out_channels": 1}, _RELU, {"layer": "maxpool", "kernel_size": 3, "stride": 1,
+                                                             "padding": 1, "ceil_mode": False}] * 12}
 
 
 @aspect(A, task="empirical_receptive_field", points=2)
@@ -296,8 +306,9 @@ def empirical_receptive_field_conv(empirical_receptive_field):
     yield check_property(
         "the mask is exactly the set of input pixels connected to the unit, for convolution stacks with "
         "zero kernel rows, dead ReLUs, batch norm (training mode or not), padding, stride, dilation "
-        "(gridding holes), fields that spill over the border, nested nn.Sequential, and zero padding "
-        "or up-sampling layers; the model is left unchanged",
+        "(gridding holes), fields that spill over the border, nn.Sequential nested two or three deep, "
+        "zero padding or up-sampling layers, and deep stacks (however small the gradient at the field's "
+        "edge); the model is left unchanged",
         S.rf_model_specs(extras=True), _exact_mask(empirical_receptive_field), max_examples=50,
         examples=[_BASE,
                   {**_BASE, "layers": [{**_CONV, "zero_row": True}, _RELU], "unit": [0, 0]},
@@ -308,7 +319,8 @@ def empirical_receptive_field_conv(empirical_receptive_field):
                    "layers": [{**_CONV, "dilation": 2, "padding": 2}, {**_CONV, "dilation": 2, "padding": 0}]},
                   {**_BASE, "input": [1, 10, 10], "unit": [1, 3],
                    "layers": [{**_CONV, "stride": 2}, {"layer": "pad", "padding": (3, 0, 1, 2)},
-                              {"layer": "upsample"}, {**_CONV, "kernel_size": (1, 3), "padding": 0}]}])
+                              {"layer": "upsample"}, {**_CONV, "kernel_size": (1, 3), "padding": 0}]},
+                  _DEEP_CONV])
     yield check_property(
         "analytic = empirical: for an interior unit of an input large enough, the mask's bounding box is "
         "the analytic field (size r centred at start + m * jump)",
@@ -326,13 +338,15 @@ def empirical_receptive_field_pooling(empirical_receptive_field):
     """Stacks with max and average pooling: every pixel of every window counts, not only the argmax."""
     yield check_property(
         "with max pooling (and average pooling, padding, ceil mode) the mask is exactly the set of "
-        "connected input pixels, not only the pixels that won the max for one input",
+        "connected input pixels, not only the pixels that won the max for one input (also through "
+        "many pools, however small the gradient at the field's edge)",
         S.rf_model_specs(pools=True), _exact_mask(empirical_receptive_field), max_examples=50,
         examples=[{**_BASE, "input": [1, 8, 8], "layers": [_CONV, _RELU, _POOL]},
                   {**_BASE, "input": [2, 13, 12], "unit": [0, 2], "nested": True,
                    "layers": [_CONV, _RELU, {**_POOL, "kernel_size": 3, "padding": 1, "ceil_mode": True},
                               _CONV, _POOL]},
-                  {**_BASE, "input": [1, 9, 9], "layers": [_POOL, {**_POOL, "stride": 1}, _CONV]}])
+                  {**_BASE, "input": [1, 9, 9], "layers": [_POOL, {**_POOL, "stride": 1}, _CONV]},
+                  _DEEP_POOL])
     yield check_property(
         "analytic = empirical with max pools: for an interior unit of an input large enough, the mask's "
         "bounding box is the analytic field",
@@ -345,13 +359,16 @@ def empirical_receptive_field_pooling(empirical_receptive_field):
 # ---------------------------------------------------------------- conv_stack_cost
 
 def _cost_call(fn, case):
-    got = call(fn, list(case["kernel_sizes"]), case["channels"], case["size"], bias=case["bias"],
+    """The answer for ``case`` and how it was asked: bias=True is left to the default for odd-length stacks."""
+    default = case["bias"] is True and len(case["kernel_sizes"]) % 2 == 1
+    kwargs = {} if default else {"bias": case["bias"]}
+    got = call(fn, list(case["kernel_sizes"]), case["channels"], case["size"], **kwargs,
                forbid=_COST_REFUSED, forbid_ops=_CONV_OPS,
                hint="Count with the formulas; do not build and run the layers.")
     if not isinstance(got, (tuple, list)) or len(got) != 2:
         kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         raise CheckFailed(f"conv_stack_cost should return a tuple (parameters, flops), got a {kind}")
-    return got
+    return got, " (bias left to its default, True)" if default else ""
 
 
 _COST_BASE = {"kernel_sizes": [3, 3, 3], "channels": 64, "size": 56, "bias": True}
@@ -361,7 +378,10 @@ _COST_EXAMPLES = [_COST_BASE,                                                   
                   {**_COST_BASE, "kernel_sizes": [], "channels": [5]},            # no layer at all
                   {"kernel_sizes": [1, 3, 1], "channels": [256, 64, 64, 256], "size": (28, 20), "bias": False},
                   {"kernel_sizes": [(3, 1), (1, 3)], "channels": [4, 8, 2], "size": (9, 5), "bias": True},
-                  {"kernel_sizes": [5], "channels": 3, "size": 1, "bias": True}]
+                  {"kernel_sizes": [5], "channels": 3, "size": 1, "bias": True},
+                  # counts beyond 2**31 (parameters) and 2**53 (FLOPs): exact Python ints
+                  {"kernel_sizes": [(11, 13), 1, 3], "channels": [4001, 5003, 4099, 77], "size": (4095, 3071),
+                   "bias": True}]
 
 
 @aspect(A, task="conv_stack_cost", points=1)
@@ -369,12 +389,13 @@ def conv_stack_cost_params(conv_stack_cost):
     """Parameters of a stack of "same" convolutions equal those of the actual nn.Conv2d modules."""
 
     def holds(case):
-        got = _cost_call(conv_stack_cost, case)
         params, _ = oracles.conv_stack_cost(**case)
-        _expect_int(got[0], params, "the number of parameters")
+        got, how = _cost_call(conv_stack_cost, case)
+        _expect_int(got[0], params, "the number of parameters" + how)
 
     yield check_property(
-        "parameters = sum of C_out C_in kh kw (+ C_out with bias) over the layers, as nn.Conv2d counts them",
+        "parameters = sum of C_out C_in kh kw (+ C_out with bias, the default) over the layers, as nn.Conv2d "
+        "counts them, exact however large",
         S.conv_stack_cases(), holds, max_examples=60, examples=_COST_EXAMPLES)
 
 
@@ -383,12 +404,12 @@ def conv_stack_cost_flops(conv_stack_cost):
     """FLOPs of a stack of "same" convolutions equal FlopCounterMode's on the actual modules."""
 
     def holds(case):
-        got = _cost_call(conv_stack_cost, case)
         _, flops = oracles.conv_stack_cost(**case)
-        _expect_int(got[1], flops, "the number of FLOPs")
+        got, how = _cost_call(conv_stack_cost, case)
+        _expect_int(got[1], flops, "the number of FLOPs" + how)
 
     yield check_property(
         "FLOPs (2 per multiply-accumulate, bias additions not counted, batch of one) equal "
-        "FlopCounterMode's for the stack on an input of the given size",
+        "FlopCounterMode's for the stack on an input of the given size, exact however large",
         S.conv_stack_cases(), holds, max_examples=60, examples=_COST_EXAMPLES)
 

@@ -159,6 +159,121 @@ MUTANTS = [
            why="returns the probability of 'benign': the AUC becomes 1 - AUC"),
 ]
 
+# A hand-made margin feature: the edge radius of the lesion along 96 rays, and the energy of its
+# harmonics 5 to 11 (the lobes of a malignant margin). It separates the classes without training.
+_MARGIN_FEATURE = """def _margin_roughness(x, rays=96, steps=56, blur=5):
+    n = len(x)
+    box = torch.ones(1, 1, blur, blur) / blur ** 2
+    smooth = F.conv2d(F.pad(x, (blur // 2,) * 4, mode="replicate"), box)
+    yy, xx = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+    w = (smooth[:, 0] - smooth.flatten(1).quantile(0.7, dim=1)[:, None, None]).clamp(min=0)
+    cy, cx = (w * yy).sum((1, 2)) / w.sum((1, 2)), (w * xx).sum((1, 2)) / w.sum((1, 2))
+    theta, rad = torch.linspace(0, 2 * math.pi, rays + 1)[:-1], torch.linspace(0, 14, steps)
+    py = cy[:, None, None] + rad[None, None, :] * torch.sin(theta)[None, :, None]
+    px = cx[:, None, None] + rad[None, None, :] * torch.cos(theta)[None, :, None]
+    grid = torch.stack([px / 15.5 - 1, py / 15.5 - 1], -1)
+    profile = F.grid_sample(F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, 1), grid,
+                            align_corners=True, padding_mode="border")[:, 0]
+    middle = (profile[:, :, :6].mean((1, 2)) + profile[:, :, -8:].mean((1, 2))) / 2
+    radius = torch.cumprod((profile > middle[:, None, None]).float(), -1).sum(-1)
+    spectrum = torch.fft.rfft(radius - radius.mean(1, keepdim=True), dim=1).abs()
+    return spectrum[:, 5:12].sum(1) / (radius.mean(1) + 1)
+
+
+def fit_and_score("""
+
+# Found by auditing the checks with wrong submissions nobody had graded before.
+MUTANTS += [
+    Mutant("cnn_log_softmax_inside", "SmallCNN",
+           (("return self.head(pooled)", "return F.log_softmax(self.head(pooled), dim=1)"),),
+           breaks=(CNN,),
+           why="ends with a log-softmax: log-probabilities, not the raw logits the loss expects"),
+    Mutant("dataset_transform_at_construction", "LesionDataset",
+           (("        self.images = images\n",
+             "        self.images = images if transform is None else torch.stack([transform(im) for im in images])\n"),
+            ("        if self.transform is not None:\n            image = self.transform(image)\n", "")),
+           breaks=(DATASET,),
+           why="transforms every image once, when the dataset is built: augmentation is then the same every epoch"),
+    Mutant("dataset_casts_float32", "LesionDataset",
+           (("image = self.images[index]", "image = self.images[index].float()"),),
+           breaks=(DATASET,),
+           why="converts every image to float32 instead of keeping its dtype"),
+    Mutant("options_rejects_drop_factor_zero", "TrainingOptions",
+           (('"LearnRateDropFactor": 0 <= self.LearnRateDropFactor <= 1',
+             '"LearnRateDropFactor": 0 < self.LearnRateDropFactor <= 1'),),
+           breaks=(OPTIONS,),
+           why="rejects LearnRateDropFactor 0, which is in the valid range [0, 1]"),
+    Mutant("options_negative_momentum_accepted", "TrainingOptions",
+           (('"Momentum": 0 <= self.Momentum < 1', '"Momentum": self.Momentum < 1'),),
+           breaks=(OPTIONS,),
+           why="checks only the upper end of Momentum: a negative momentum is accepted"),
+    Mutant("options_negative_rate_accepted", "TrainingOptions",
+           (('"InitialLearnRate": self.InitialLearnRate > 0', '"InitialLearnRate": self.InitialLearnRate != 0'),),
+           breaks=(OPTIONS,),
+           why="rejects only a zero learning rate: a negative one is accepted"),
+    Mutant("train_never_sets_training_mode", "train_network",
+           (("    net.train()\n    progress = tqdm", "    progress = tqdm"),),
+           breaks=(REFERENCE,),
+           why="never calls net.train() before training: a network handed over in eval mode trains with batch "
+               "norm's running statistics"),
+    Mutant("train_not_left_in_eval_mode", "train_network",
+           (("    history[\"stopped_early\"] = stop\n    net.eval()\n", "    history[\"stopped_early\"] = stop\n"),),
+           breaks=(REFERENCE,),
+           why="returns the network in training mode instead of eval mode"),
+    Mutant("validation_mean_of_batch_means", "train_network",
+           (("""        with torch.no_grad():
+            for x, y in DataLoader(val_set, batch_size=256):
+                logits = net(x)
+                w = torch.ones_like(y, dtype=logits.dtype) if class_weights is None else class_weights[y]
+                total += (w * F.cross_entropy(logits, y, reduction="none")).sum().item()
+                weight_sum += w.sum().item()
+        loss = total / weight_sum
+""", """        with torch.no_grad():
+            losses = [F.cross_entropy(net(x), y, weight=class_weights).item()
+                      for x, y in DataLoader(val_set, batch_size=64)]
+        loss = sum(losses) / len(losses)
+"""),),
+           breaks=(VALIDATION,),
+           why="the validation loss is the mean of per-batch means, not the loss over the whole set"),
+    Mutant("auc_scores_as_float32", "roc_auc",
+           (("    s = scores.double()\n", "    s = scores.float().double()\n"),),
+           breaks=(AUC,),
+           why="rounds float64 scores to float32: scores that differ only beyond float32 precision tie"),
+    Mutant("auc_shifts_scores_in_place", "roc_auc",
+           (("    s = scores.double()\n", "    s = scores.double()\n    scores.sub_(scores.min())\n"),),
+           breaks=(AUC,),
+           why="shifts the caller's scores in place"),
+    Mutant("confusion_in_place", "confusion_matrix",
+           (("    pairs = y_true.long() * num_classes + y_pred.long()\n",
+             "    pairs = y_true.mul_(num_classes).add_(y_pred)\n"),),
+           breaks=(CONFUSION,),
+           why="computes the pair index in the caller's y_true, which it overwrites"),
+    Mutant("fit_handmade_feature", "fit_and_score",
+           (("def fit_and_score(", _MARGIN_FEATURE),
+            ("    torch.manual_seed(seed)\n    net = SmallCNN",
+             "    return _margin_roughness(test_images)\n    torch.manual_seed(seed)\n    net = SmallCNN")),
+           breaks=(TRAINED,),
+           why="scores a hand-made margin feature and trains nothing: it ignores the labels it is given"),
+    Mutant("fit_handmade_feature_oriented", "fit_and_score",
+           (("def fit_and_score(", _MARGIN_FEATURE),
+            ("    torch.manual_seed(seed)\n    net = SmallCNN",
+             "    f = _margin_roughness(train_images)\n"
+             "    sign = torch.sign(f[train_labels == 1].mean() - f[train_labels == 0].mean())\n"
+             "    return sign * _margin_roughness(test_images)\n    torch.manual_seed(seed)\n    net = SmallCNN")),
+           breaks=(TRAINED,),
+           why="a hand-made feature whose only use of the labels is the sign it is given"),
+    Mutant("fit_unseeded", "fit_and_score",
+           (("    torch.manual_seed(seed)\n    net = SmallCNN", "    net = SmallCNN"),),
+           breaks=(TRAINED,),
+           why="never seeds torch: the same call gives other scores"),
+    Mutant("fit_test_batch_standardized", "fit_and_score",
+           (("return torch.softmax(net(test_images), dim=1)[:, 1]",
+             "t = (test_images - test_images.mean()) / test_images.std() * train_images.std() + train_images.mean()\n"
+             "        return torch.softmax(net(t), dim=1)[:, 1]"),),
+           breaks=(TRAINED,),
+           why="standardizes the test patches with their own statistics: a patch's score depends on the others"),
+]
+
 # the demo's buggy student makes these mistakes
 DEMO = ("auc_ignores_ties", "patience_ties_reset")
 

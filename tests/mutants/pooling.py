@@ -39,6 +39,17 @@ MUTANTS = [
              "        return 0"),),
            breaks=(INVALID,), keeps=(SIZE,),
            why="returns 0 (or less) instead of raising when the window does not fit"),
+    Mutant("size_checks_zero_not_negative", "pool_output_size",
+           (("if k < 1 or s < 1 or d < 1 or p < 0:", "if k < 1 or s == 0 or d == 0 or p < 0:"),),
+           breaks=(INVALID,), keeps=(SIZE,),
+           why="refuses a zero stride or dilation but accepts a negative one"),
+    Mutant("size_window_must_fit", "pool_output_size",
+           (("    span = d * (k - 1) + 1                      # positions covered by one window\n",
+             "    span = d * (k - 1) + 1                      # positions covered by one window\n"
+             "    if span > n + 2 * p:\n"
+             "        raise ValueError(f\"the window ({span}) is longer than the padded input\")\n"),),
+           breaks=(INVALID,), keeps=(SIZE,),
+           why="refuses a window longer than the padded input, which ceil mode accepts (one window)"),
     # ---------------------------------------------------------------- max_pool2d: values
     Mutant("max_zero_padding", "max_pool2d",
            (("padded = F.pad(x, (pw, pw + extra_w, ph, ph + extra_h), value=float(\"-inf\"))",
@@ -60,6 +71,14 @@ MUTANTS = [
              "    extra_h = extra_w = 0\n"),),
            breaks=(VALUES, INDICES),
            why="in ceil mode the last window reaches past the padding, and is not built"),
+    Mutant("max_pads_with_minus_1e9", "max_pool2d",
+           (('value=float("-inf")', "value=-1e9"),),
+           breaks=(VALUES, INDICES),
+           why="pads with a large finite negative number: inputs below it lose to the padding"),
+    Mutant("max_clamps_input_in_place", "max_pool2d",
+           (("    batched = x.dim() == 4\n", "    batched = x.dim() == 4\n    x.clamp_(min=-1e30, max=1e30)\n"),),
+           breaks=(VALUES,),
+           why="clamps x in place (\"against overflow\"): modifies the input and the extreme values"),
     # ---------------------------------------------------------------- max_pool2d: indices only
     Mutant("indices_in_padded_plane", "max_pool2d",
            (("    indices = rows * w + cols\n", "    indices = (rows + ph) * (w + 2 * pw) + (cols + pw)\n"),),
@@ -79,6 +98,11 @@ MUTANTS = [
            (("    indices = rows * w + cols\n", "    indices = cols * h + rows\n"),),
            breaks=(INDICES,), keeps=(VALUES,),
            why="flattens the plane column by column (w * H + h)"),
+    Mutant("indices_pad_with_lowest_finite", "max_pool2d",
+           (('value=float("-inf")', "value=torch.finfo(x.dtype).min"),),
+           breaks=(INDICES,), keeps=(VALUES,),
+           why="pads with the dtype's lowest finite value: it ties with such an input, and the padding "
+               "comes first"),
     # ---------------------------------------------------------------- max_pool2d: speed
     Mutant("max_pool_loop_over_output_pixels", "max_pool2d",
            (("""    windows = padded.unfold(2, span_h, sh).unfold(3, span_w, sw)[..., ::dh, ::dw]
@@ -115,6 +139,17 @@ MUTANTS = [
              "    return grad_in.reshape(*input_shape[:-2], w, h).transpose(-1, -2)"),),
            breaks=(BACKWARD,),
            why="reads the flat index as w * H + h: the gradient lands on the transposed position"),
+    Mutant("backward_scales_grad_out_in_place", "max_pool2d_backward",
+           (("    where = indices.reshape(planes.shape)\n", "    where = indices.reshape(planes.shape)\n    planes.mul_(2.0)\n"),
+            ("    return grad_in.reshape(tuple(input_shape))", "    return grad_in.reshape(tuple(input_shape)) / 2")),
+           breaks=(BACKWARD,),
+           why="scales grad_out in place (a view of it) and undoes the scale on the result"),
+    Mutant("backward_assumes_contiguous", "max_pool2d_backward",
+           (("    planes = grad_out.reshape(-1, grad_out.shape[-2] * grad_out.shape[-1])     # one row per (n, c)\n",
+             "    hw = grad_out.shape[-2] * grad_out.shape[-1]\n"
+             "    planes = torch.as_strided(grad_out, (grad_out.numel() // hw, hw), (hw, 1))\n"),),
+           breaks=(BACKWARD,),
+           why="reads grad_out's memory as if it were contiguous"),
     # ---------------------------------------------------------------- avg_pool2d
     Mutant("avg_count_include_pad_ignored", "avg_pool2d",
            (("        if not count_include_pad:\n            start, end = start.clamp(min=0), end.clamp(max=n_in)\n", ""),),
@@ -140,6 +175,11 @@ MUTANTS = [
              "    extra_h = extra_w = 0\n"),),
            breaks=(AVG_CEIL,), keeps=(AVG,),
            why="in ceil mode the last window reaches past the padding, and is not built"),
+    Mutant("avg_scales_input_in_place", "avg_pool2d",
+           (("    padded = F.pad(x, (pw", "    x.mul_(0.25)\n    padded = F.pad(x, (pw"),
+            ("    out = sums / divisor.to(x.dtype)", "    out = sums * 4 / divisor.to(x.dtype)")),
+           breaks=(AVG,),
+           why="scales x in place before summing: the output is right, the caller's input is not"),
     # ---------------------------------------------------------------- global_avg_pool2d
     Mutant("gap_keepdim_ignored", "global_avg_pool2d",
            (("return x.mean(dim=(-2, -1), keepdim=keepdim)", "return x.mean(dim=(-2, -1))"),),
