@@ -116,6 +116,8 @@ class Encoder:
             flat = torch.as_strided(data, (_span(data.shape, stride),), (1,), data.storage_offset())
             data, node["stride"] = flat, stride
         data = data.contiguous().reshape(-1)
+        if data.numel() and data.stride() != (1,):     # size-1 dims with any stride count as contiguous
+            data = torch.empty(data.shape, dtype=data.dtype).copy_(data)
         self.buffers.append(data.view(torch.uint8).numpy().tobytes() if data.numel() else b"")
         node["buf"] = len(self.buffers) - 1
         return node

@@ -26,11 +26,14 @@ def test_plain_values_come_back_equal_and_of_base_types():
 
 
 @pytest.mark.parametrize("view", [lambda x: x.transpose(0, 2), lambda x: x[:, ::2, 1:],
-                                  lambda x: x[:1, :1, :1].expand(4, 3, 2), lambda x: x.permute(2, 0, 1)[1:]])
+                                  lambda x: x[:1, :1, :1].expand(4, 3, 2), lambda x: x.permute(2, 0, 1)[1:],
+                                  lambda x: x.reshape(-1, 2)[:1, 1], lambda x: x[:1, 1:2, ::2]])
 def test_views_keep_their_layout(view):
     t = view(torch.arange(24.0).reshape(2, 3, 4))
     out = roundtrip(t)
-    assert torch.equal(out, t) and out.stride() == t.stride() and out.is_contiguous() == t.is_contiguous()
+    assert torch.equal(out, t) and out.is_contiguous() == t.is_contiguous()
+    # (a dimension of size 1 may have any stride: it is never stepped over)
+    assert [s for s, n in zip(out.stride(), out.shape) if n > 1] == [s for s, n in zip(t.stride(), t.shape) if n > 1]
 
 
 def test_lying_objects_do_not_cross():
