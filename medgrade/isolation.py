@@ -282,6 +282,36 @@ def _write_back(args, kwargs, changed: dict) -> None:
         if isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
             with torch.no_grad():
                 target.data = value.to(target.device)
+        elif type(target) in (list, dict) and type(value) is type(target) and not _has_opaque(value):
+            _update_in_place(target, value)
+
+
+def _has_opaque(value) -> bool:
+    if isinstance(value, wire.Opaque):
+        return True
+    items = value.values() if type(value) is dict else value if type(value) in (list, tuple) else ()
+    return any(_has_opaque(v) for v in items)
+
+
+def _update_in_place(target, value) -> None:
+    """Make the list or dict ``target`` equal ``value``, keeping the identity of the containers
+    inside it that the check may still hold (a layer spec inside a list of them)."""
+    if type(target) is dict:
+        for key in [k for k in target if k not in value]:
+            del target[key]
+        for key, v in value.items():
+            if key in target and type(target[key]) in (list, dict) and type(v) is type(target[key]):
+                _update_in_place(target[key], v)
+            else:
+                target[key] = v
+    elif len(target) == len(value):
+        for i, v in enumerate(value):
+            if type(target[i]) in (list, dict) and type(v) is type(target[i]):
+                _update_in_place(target[i], v)
+            else:
+                target[i] = v
+    else:
+        target[:] = value
 
 
 class Session:

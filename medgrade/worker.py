@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import copy
 import os
 import pickle
 import random
@@ -119,11 +120,15 @@ class Worker:
             except (ImportError, AttributeError):
                 pass
         before = {k: v.clone() for k, v in _tensors(args, kwargs).items()}
+        containers = {k: copy.deepcopy(v) for k, v in _containers(args, kwargs).items()}
         outcome = guarded_call(fn, args, kwargs, forbid, request.get("forbid_ops"),
                                catch=BaseException, where=self.where)
         after = _tensors(args, kwargs)
         changed = {k: after[k] for k, v in before.items() if k in after
                    if after[k].shape != v.shape or after[k].dtype != v.dtype or not _same(after[k], v)}
+        for k, v in _containers(args, kwargs).items():
+            if k in containers and not _same_plain(v, containers[k]):
+                changed[k] = v
         body = {"raised": list(outcome.raised) if outcome.raised else None,
                 "tripped": outcome.tripped, "ops": outcome.ops}
         value = outcome.value
@@ -207,6 +212,27 @@ def _tensors(args, kwargs) -> dict:
                 if isinstance(t, torch.Tensor):
                     found[f"{key}:{name}"] = t.detach()
     return found
+
+
+def _containers(args, kwargs) -> dict:
+    """List and dict arguments: a function that edits them in place (a list of layer specs)
+    is seen doing so by the check, as with tensors."""
+    return {k: v for k, v in [*enumerate(args), *kwargs.items()] if type(v) in (list, dict)}
+
+
+def _same_plain(a, b) -> bool:
+    if type(a) is not type(b):
+        return False
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_same_plain(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same_plain(a[k], b[k]) for k in a)
+    if isinstance(a, torch.Tensor):
+        return a.shape == b.shape and a.dtype == b.dtype and _same(a, b)
+    try:
+        return bool(a == b) or (a != a and b != b)          # NaN equals NaN here
+    except Exception:
+        return a is b
 
 
 def _same(a, b) -> bool:

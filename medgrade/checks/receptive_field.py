@@ -124,6 +124,9 @@ def _rf_call(receptive_field, layers):
     fresh = [dict(layer) for layer in layers]
     got = call(receptive_field, fresh, forbid=_RF_REFUSED, forbid_ops=_LAYER_OPS,
                hint="Compute the receptive field from the layers' numbers, with the recurrence.")
+    if fresh != [dict(layer) for layer in layers]:
+        raise CheckFailed("receptive_field modified the layer dicts it was given (the docstring says: "
+                          "do not modify the dicts); read the defaults into local variables instead")
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         raise CheckFailed(f"receptive_field should return a tuple (size, jump, start), got a {kind}")

@@ -9,6 +9,11 @@ PARAMS = "conv_stack_cost_params"
 FLOPS = "conv_stack_cost_flops"
 
 MUTANTS = [
+    Mutant("rf_fills_defaults_in_place", "receptive_field",
+           (('        stride = layer.get("stride")\n        if stride is None:                               # PyTorch: a pool\'s stride defaults to its kernel\n            stride = k if layer["kind"] == "pool" else 1\n',
+             '        if layer.get("stride") is None:\n            layer["stride"] = k if layer["kind"] == "pool" else 1\n        stride = layer["stride"]\n'),),
+           breaks=(SIZE, START),
+           why="writes the default stride into the caller's layer dicts"),
     # ---------------------------------------------------------------- receptive_field
     Mutant("rf_ignores_dilation", "receptive_field",
            (('span = layer.get("dilation", 1) * (k - 1) + 1', "span = k"),),
