@@ -60,6 +60,7 @@ def _group(item) -> str:
     return module
 
 
+@pytest.hookimpl(tryfirst=True)       # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(_group(item)))
