@@ -42,30 +42,53 @@ def namespaces():
 
 # ---------------------------------------------------------------- parallel runs (pytest-xdist)
 
-# Groups whose tests share an expensive module fixture or must not overlap (the red-team
-# tests look for leftover processes machine-wide), longest first: with `--dist loadgroup
-# --no-loadscope-reorder` a group runs on one worker, in this order.
+# `./course test` runs pytest-xdist with `--dist loadscope`, and the scheduler below decides
+# what a scope is: a group of tests that runs on one worker. Groups share an expensive
+# fixture or must not overlap (the red-team tests look for leftover processes machine-wide);
+# the checks and the end-to-end demo are split by assignment so the workers share them.
+# Longest first: the queue follows the collection order, sorted here.
 _FIRST = ("test_redteam", "e2e-", "checks-")
 
 
-def _group(item) -> str:
-    module = item.module.__name__.rpartition(".")[2]
-    params = item.callspec.params if hasattr(item, "callspec") else {}
-    if module == "test_checks":
-        assignment = params.get("assignment") or getattr(params.get("aspect"), "assignment", None)
-        if assignment:
-            return f"checks-{assignment}"
-    if module == "test_end_to_end" and "course" in params:
-        return f"e2e-{params['course']}"          # one demo course per assignment
+@functools.lru_cache(maxsize=1)
+def _assignment_of() -> dict:
+    from medgrade import assignments
+    from tests.mutants import mutants_of
+    table = {}
+    for a, tasks in assignments().items():
+        table[a] = a
+        table.update({x.id: a for t in tasks.values() for x in t})
+        table.update({m.name: a for m in mutants_of(a)})
+    return table
+
+
+def group_of(nodeid: str) -> str:
+    path, _, rest = nodeid.partition("::")
+    module = path.rsplit("/", 1)[-1].removesuffix(".py")
+    param = rest[rest.find("[") + 1:rest.rfind("]")] if "[" in rest else ""
+    if module == "test_checks" and param in _assignment_of():
+        return f"checks-{_assignment_of()[param]}"
+    if module == "test_end_to_end":
+        for a in sorted(set(_assignment_of().values())):
+            if a in param.split("-"):
+                return f"e2e-{a}"
     return module
 
 
-@pytest.hookimpl(tryfirst=True)       # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(_group(item)))
-
     def rank(item):
-        group = _group(item)
+        group = group_of(item.nodeid)
         return next((i for i, prefix in enumerate(_FIRST) if group.startswith(prefix)), len(_FIRST))
     items.sort(key=rank)     # stable: the order within a group is kept
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid)
+
+    return CourseGroups(config, log)
