@@ -100,7 +100,8 @@ def flags(cells: Iterable[str], tasks: Iterable[str] = ()) -> list[str]:
                     if isinstance(node, ast.ImportFrom) and _norm(name.split(".")[-1]) in exercises:
                         flag(i, node, f"imports {name}, a library version of an exercise")
             elif isinstance(node, ast.Attribute):
-                if node.attr in _ATTRIBUTES:
+                if node.attr in _ATTRIBUTES and not (node.attr == "modules" and not (
+                        isinstance(node.value, ast.Name) and node.value.id == "sys")):   # nn.Module.modules()
                     flag(i, node, _ATTRIBUTES[node.attr])
                 if _norm(node.attr) in exercises:
                     flag(i, node, f"uses .{node.attr}, a library version of an exercise")

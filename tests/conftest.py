@@ -82,6 +82,7 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=rank)     # stable: the order within a group is kept
 
 
+@pytest.hookimpl(optionalhook=True)   # a hook of pytest-xdist's: unknown without it
 def pytest_xdist_make_scheduler(config, log):
     if config.getvalue("dist") != "loadscope":
         return None

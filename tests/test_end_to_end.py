@@ -14,8 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -110,6 +108,8 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     package_lines = set()
     for path in (ROOT / "medgrade").rglob("*.py"):
         package_lines |= {line.strip() for line in path.read_text().splitlines() if len(line.strip()) > 30}
+    # a line the notebook shows anyway (a call in a visible test) is not a leak
+    package_lines = {line for line in package_lines if line not in _notebook_text(a)}
     for student in ("ada_solved", "ben_stub", "cyd_buggy", "dee_warns"):
         html = (course / "feedback" / student / a / f"{a}.html").read_text()
         leaked = [line for line in package_lines if line in html]
@@ -118,6 +118,11 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     assert "counterexample" in buggy
     assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
     assert (course / "grades.csv").read_text().count("\n") == 1 + 4
+
+
+def _notebook_text(assignment: str) -> str:
+    nb = nbformat.read(ROOT / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    return "\n".join(cell.source for cell in nb.cells)
 
 
 def _grade_submission(path: Path):
@@ -133,8 +138,7 @@ def test_self_learner_runner_gives_the_same_points_as_autograde(course):
     paths = [course / "submitted" / s / a / f"{a}.ipynb" for s, a in jobs]
     os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
     try:
-        with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = list(pool.map(_grade_submission, paths))
+        results = [_grade_submission(path) for path in paths]
     finally:
         del os.environ["MEDGRADE_COURSE_ROOT"]
     for (student, a), (assignment, aspect_scores) in zip(jobs, results):
