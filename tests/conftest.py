@@ -48,6 +48,7 @@ def namespaces():
 # the checks and the end-to-end demo are split by assignment so the workers share them.
 # Longest first: the queue follows the collection order, sorted here.
 _FIRST = ("test_redteam", "e2e-", "checks-")
+_HONEST_REDTEAM = ("test_five_gradings", "test_a_broken_submission", "test_library_through")
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,6 +73,8 @@ def group_of(nodeid: str) -> str:
         for a in sorted(set(_assignment_of().values())):
             if a in param.split("-"):
                 return f"e2e-{a}"
+    if module == "test_redteam" and rest.startswith(_HONEST_REDTEAM):
+        return "test_redteam-honest"        # no hostile code: may overlap with the rest
     return module
 
 
