@@ -9,6 +9,7 @@ that says which property failed and on which input, never how it was checked.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -141,6 +142,22 @@ def gradients(got: torch.Tensor, leaves: list[torch.Tensor], upstream: torch.Ten
     if outcome.raised is not None:
         raise _StudentRaised(f"autograd through your function raised {outcome.raised[0]}: {outcome.raised[1]}")
     return tuple(outcome.value)
+
+
+def showing(inputs_of: Callable[[Any], dict], note: Callable[[Any], str] | None = None) -> Callable:
+    """Decorate a property so that a failure also prints the inputs the function was given:
+    ``inputs_of(case)`` names them; ``note(case)``, if given, adds a line about the case."""
+    def decorate(prop):
+        @functools.wraps(prop)
+        def run(case):
+            try:
+                prop(case)
+            except CheckFailed as e:
+                shown = "\n".join(f"{name} = {describe(value)}" for name, value in inputs_of(case).items())
+                extra = note(case) if note is not None else ""
+                raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}" + (f"\n{extra}" if extra else "")) from None
+        return run
+    return decorate
 
 
 def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any], None], *,

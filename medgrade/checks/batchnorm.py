@@ -2,7 +2,6 @@
 its closed-form backward, and layer norm."""
 from __future__ import annotations
 
-import functools
 import re
 
 import torch
@@ -10,9 +9,9 @@ import torch.nn.functional as F
 
 from .. import oracles
 from .. import strategies as S
-from ..properties import call, check_property
+from ..properties import call, check_property, showing
 from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
+from ..report import CheckFailed, assert_close, assert_equal, expect_tensor
 
 A = "05_batchnorm"
 
@@ -113,18 +112,6 @@ def _bn_examples(dtype="float64", **overrides):
     return base
 
 
-def _showing(inputs_of):
-    """Decorate a property so that a failure also prints the tensors the function was given."""
-    def decorate(prop):
-        @functools.wraps(prop)
-        def run(case):
-            try:
-                prop(case)
-            except CheckFailed as e:
-                shown = "\n".join(f"{name} = {describe(value)}" for name, value in inputs_of(case).items())
-                raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
-        return run
-    return decorate
 
 
 def _bn_shown(training):
@@ -153,14 +140,14 @@ def _ln_shown(case):
 def batchnorm_forward_train(batchnorm_forward):
     """Training mode: the output equals F.batch_norm's for (N, C) and (N, C, H, W)."""
 
-    @_showing(_bn_shown(True))
+    @showing(_bn_shown(True))
     def same_as_torch(case):
         dtype = _dtype(case)
         (out, _, _), inputs = _bn_call(batchnorm_forward, case, training=True)
         expected, _, _ = oracles.batch_norm(*inputs, case["momentum"], case["eps"], True)
         _close(out, expected, case, dtype, "the output")
 
-    @_showing(lambda case: {"x": _bn_inputs(case)[0], "eps": case["eps"]})
+    @showing(lambda case: {"x": _bn_inputs(case)[0], "eps": case["eps"]})
     def normalized_per_channel(case):
         x, _, _, rm, rv = _bn_inputs(case)
         c = x.shape[1]
@@ -201,7 +188,7 @@ def batchnorm_forward_train(batchnorm_forward):
 def batchnorm_forward_running_stats(batchnorm_forward):
     """Training mode: the running statistics follow torch's update, step after step."""
 
-    @_showing(_bn_shown(True))
+    @showing(_bn_shown(True))
     def one_step(case):
         dtype = _dtype(case)
         (_, rm, rv), inputs = _bn_call(batchnorm_forward, case, training=True)
@@ -244,7 +231,7 @@ def batchnorm_forward_running_stats(batchnorm_forward):
 def batchnorm_forward_eval(batchnorm_forward):
     """Eval mode: normalize with the running statistics, return them unchanged."""
 
-    @_showing(_bn_shown(False))
+    @showing(_bn_shown(False))
     def uses_running_stats(case):
         dtype = _dtype(case)
         (out, rm, rv), inputs = _bn_call(batchnorm_forward, case, training=False)
@@ -253,7 +240,7 @@ def batchnorm_forward_eval(batchnorm_forward):
         assert_equal(rm, inputs[3], what="the running mean returned in eval mode (it must not change)")
         assert_equal(rv, inputs[4], what="the running variance returned in eval mode (it must not change)")
 
-    @_showing(_bn_shown(False))
+    @showing(_bn_shown(False))
     def per_sample(case):
         dtype = _dtype(case)
         (out, _, _), (x, gamma, beta, rm, rv) = _bn_call(batchnorm_forward, case, training=False)
@@ -296,7 +283,7 @@ def _bw_call(fn, dout, x, gamma, eps):
 def batchnorm_backward_correct(batchnorm_backward):
     """Closed-form backward of training-mode batch norm equals autograd's."""
 
-    @_showing(_bw_shown())
+    @showing(_bw_shown())
     def same_as_autograd(case):
         dtype = _dtype(case)
         dout, x, gamma = _bw_inputs(case)
@@ -306,7 +293,7 @@ def batchnorm_backward_correct(batchnorm_backward):
         _close(dgamma, want_dgamma, case, dtype, "dgamma")
         _close(dbeta, want_dbeta, case, dtype, "dbeta")
 
-    @_showing(_bw_shown(eps=0.0))
+    @showing(_bw_shown(eps=0.0))
     def invariances(case):
         dout, x, gamma = _bw_inputs(case)
         dx, _, _ = _bw_call(batchnorm_backward, dout, x, gamma, 0.0)
@@ -377,7 +364,7 @@ def _ln_examples(lead, normalized, form="tuple", **overrides):
 def layernorm_forward_correct(layernorm_forward):
     """Layer norm equals F.layer_norm and normalizes each sample on its own."""
 
-    @_showing(_ln_shown)
+    @showing(_ln_shown)
     def same_as_torch(case):
         dtype = _dtype(case)
         x, spelled, gamma, beta = _ln_inputs(case)
@@ -385,7 +372,7 @@ def layernorm_forward_correct(layernorm_forward):
         expected = oracles.layer_norm(x, tuple(case["normalized"]), gamma, beta, case["eps"])
         _close(got, expected, case, dtype, "the output")
 
-    @_showing(_ln_shown)
+    @showing(_ln_shown)
     def per_sample(case):
         dtype = _dtype(case)
         x, spelled, gamma, beta = _ln_inputs(case)

@@ -2,7 +2,6 @@
 focal loss and smooth L1."""
 from __future__ import annotations
 
-import functools
 import re
 
 import torch
@@ -13,7 +12,7 @@ from hypothesis import strategies as st
 
 from .. import oracles
 from .. import strategies as S
-from ..properties import call, check_property, gradients
+from ..properties import call, check_property, gradients, showing
 from ..registry import aspect
 from ..report import CheckFailed, assert_close, describe, expect_tensor
 
@@ -86,18 +85,8 @@ def _any_layout(cases):
 
 def _showing(inputs_of):
     """A failing property also prints the tensors the function was given."""
-    def decorate(prop):
-        @functools.wraps(prop)
-        def run(case):
-            try:
-                prop(case)
-            except CheckFailed as e:
-                shown = "\n".join(f"{k} = {describe(v)}" for k, v in inputs_of(case).items())
-                if isinstance(case, dict) and case.get("strided"):
-                    shown += "\n(the tensors were non-contiguous views: their storage is transposed)"
-                raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
-        return run
-    return decorate
+    return showing(inputs_of, note=lambda case: "(the tensors were non-contiguous views: their storage is "
+                   "transposed)" if isinstance(case, dict) and case.get("strided") else "")
 
 
 def _differentiable(got, what):

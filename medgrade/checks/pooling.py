@@ -11,7 +11,6 @@ refused, in Python and below it.
 """
 from __future__ import annotations
 
-import functools
 import re
 
 import torch
@@ -22,7 +21,7 @@ from .. import oracles
 from .. import strategies as S
 from ..guard import guarded_call
 from ..isolation import Remote
-from ..properties import call, check_property
+from ..properties import call, check_property, showing
 from ..registry import aspect
 from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
 from ..timing import SpeedCase, measure_ratio
@@ -78,18 +77,6 @@ def _unchanged(before, passed, name):
         raise CheckFailed(f"your function modified its input {name} in place; it must leave it as it was")
 
 
-def _showing(inputs_of):
-    """A failure also prints the tensors the function was given (values when small)."""
-    def decorate(prop):
-        @functools.wraps(prop)
-        def run(case):
-            try:
-                prop(case)
-            except CheckFailed as e:
-                shown = "\n".join(f"{name} = {describe(value)}" for name, value in inputs_of(case).items())
-                raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
-        return run
-    return decorate
 
 
 def _x_shown(case):
@@ -253,7 +240,7 @@ _MAX_VALUES = S.POOL_VALUES + ("extreme",)
 def max_pool2d_values(max_pool2d):
     """max_pool2d's output equals F.max_pool2d's exactly, for every window geometry and both layouts."""
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def same_values(case):
         x, out, _ = _max_call(max_pool2d, case)
         expected, _ = _max_oracle(x, case)
@@ -265,7 +252,7 @@ def max_pool2d_values(max_pool2d):
         "lowest finite value, input left unchanged",
         S.pool2d_calls(values=_MAX_VALUES), same_values, max_examples=100, examples=_MAX_EXAMPLES)
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def keywords(case):
         x, out, _ = _max_call(max_pool2d, case, keywords=True)
         expected, _ = _max_oracle(x, case)
@@ -279,7 +266,7 @@ def max_pool2d_values(max_pool2d):
 def max_pool2d_indices(max_pool2d):
     """max_pool2d's indices equal F.max_pool2d's (flat indices into H*W; ties: the first maximum)."""
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def same_indices(case):
         x, out, indices = _max_call(max_pool2d, case)
         _, expected = _max_oracle(x, case)
@@ -375,7 +362,7 @@ def max_pool2d_backward_correct(max_pool2d_backward):
         return {"x (the forward input)": x, "grad_out": grad_out, "indices": indices,
                 "input_shape": tuple(x.shape)}
 
-    @_showing(bw_shown)
+    @showing(bw_shown)
     def same_as_autograd(case):
         x, grad_out, indices = _bw_inputs(case)
         got = _bw_call(max_pool2d_backward, grad_out, indices, x.shape)
@@ -461,7 +448,7 @@ def _avg_case(shape, kernel_size, stride=None, padding=0, ceil_mode=False, count
 def avg_pool2d_correct(avg_pool2d):
     """avg_pool2d (floor mode) equals F.avg_pool2d, with and without counting the padding."""
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def same_as_torch(case):
         _avg_call(avg_pool2d, case)
 
@@ -476,7 +463,7 @@ def avg_pool2d_correct(avg_pool2d):
                   _avg_case((1, 2, 6, 5), 3, 2, 1, values="negative", memory="channels_last"),
                   _avg_case((0, 1, 4, 4), 2)])
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def keywords(case):
         _avg_call(avg_pool2d, case, keywords=True)
 
@@ -498,7 +485,7 @@ def _hangs_over(case):
 def avg_pool2d_ceil_mode(avg_pool2d):
     """avg_pool2d in ceil mode: the last windows hang over the border, and their divisor follows PyTorch."""
 
-    @_showing(_x_shown)
+    @showing(_x_shown)
     def same_as_torch(case):
         _avg_call(avg_pool2d, case)
 
@@ -523,7 +510,7 @@ def global_avg_pool2d_correct(global_avg_pool2d):
         x = S.tensor_from_seed(case["shape"], case["seed"], dtype=torch.float64) * case["scale"] + case["shift"]
         return x.to(S.norm_dtype(case["dtype"]))
 
-    @_showing(lambda case: {"x": gap_input(case)})
+    @showing(lambda case: {"x": gap_input(case)})
     def same_as_torch(case):
         x = gap_input(case)
         before = x.clone()
