@@ -22,9 +22,11 @@ import base64
 import contextlib
 import fcntl
 import io
+import math
 import multiprocessing
 import os
 import pickle
+import select
 import shutil
 import sys
 import tempfile
@@ -105,19 +107,34 @@ class Process:
 
     def request(self, body: dict, values: dict | None = None, timeout: float = CALL_SECONDS,
                 what: str = "your function") -> tuple[Any, list[bytes]]:
+        deadline = time.monotonic() + timeout
+        self.send(body, values, deadline, what, timeout)
+        return self.receive(deadline, what, timeout)
+
+    def send(self, body: dict, values: dict | None, deadline: float, what: str = "your function",
+             limit: float = CALL_SECONDS) -> None:
         enc = wire.Encoder(pickle_others=True)
         for key, value in (values or {}).items():
             body[key] = enc.encode(value)
-        deadline = time.monotonic() + timeout
-        try:
+        with self._lost(what, limit):
             wire.send(self.fd, body, enc.buffers, deadline)
+
+    def receive(self, deadline: float, what: str = "your function",
+                limit: float = CALL_SECONDS) -> tuple[Any, list[bytes]]:
+        with self._lost(what, limit):
             reply, buffers = wire.receive(self.fd, deadline)
             if type(reply) is not dict:
                 raise wire.WireError("a reply that is not a message")
             return reply, buffers
+
+    @contextlib.contextmanager
+    def _lost(self, what: str, limit: float):
+        """What can go wrong on the socket, as the aspect's failure; the process is killed."""
+        try:
+            yield
         except wire.Timeout:
             self.kill()
-            raise WorkerLost(f"{what} did not finish within {timeout:g} s; it was stopped") from None
+            raise WorkerLost(f"{what} did not finish within {limit:g} s; it was stopped") from None
         except wire.Closed:
             code = self.kill()
             raise WorkerLost(f"{what} ended the process that ran it ({_exit_text(code)})") from None
@@ -149,11 +166,17 @@ def _exit_text(code: int | None) -> str:
 
 
 class Remote:
-    """A student's function that lives in a worker: what the checks receive instead of it."""
+    """A student's function that lives in a worker: what the checks receive instead of it.
 
-    def __init__(self, owner, name: str):
+    ``passes`` names a student's function that the worker gives ``name`` (a library
+    driver, 'module:attribute') as its first argument: a driver that sets the scene in
+    the worker (a process group, a wrapped model) and calls the student's code there.
+    """
+
+    def __init__(self, owner, name: str, passes: str | None = None):
         self.owner = owner              # a Session, or the reference worker
         self.name = name
+        self.passes = passes
 
     def __repr__(self) -> str:
         return f"<{self.name} in an isolated worker>"
@@ -162,15 +185,22 @@ class Remote:
         from .properties import call
         return call(self, *args, **kwargs)
 
+    def request(self, forbid: Iterable = (), forbid_ops: str | None = None) -> dict:
+        return {"op": "call", "fn": self.name, "pass": self.passes, "forbid_ops": forbid_ops,
+                "forbid": [[owner_path(o), a, label] for o, a, label in forbid]}
+
     def guarded_call(self, args: Sequence[Any], kwargs: dict, forbid: Iterable = (),
                      forbid_ops: str | None = None) -> Outcome:
         process = self.owner.process()
-        body = {"op": "call", "fn": self.name, "forbid_ops": forbid_ops,
-                "forbid": [[owner_path(o), a, label] for o, a, label in forbid]}
-        reply, buffers = process.request(body, {"args": list(args), "kwargs": dict(kwargs)},
+        reply, buffers = process.request(self.request(forbid, forbid_ops),
+                                         {"args": list(args), "kwargs": dict(kwargs)},
                                          timeout=self.owner.timeout())
+        return self.outcome(process, reply, buffers, args, kwargs)
+
+    def outcome(self, process, reply: dict, buffers: list[bytes], args: Sequence[Any], kwargs: dict) -> Outcome:
+        """A call's reply as an Outcome; arguments the call modified are modified here too."""
         if reply.get("missing"):
-            raise WorkerLost(self.owner.missing(self.name))
+            raise WorkerLost(self.owner.missing(self.passes or self.name))
         outcome = Outcome(raised=_raised(reply.get("raised")), tripped=_strings(reply.get("tripped")),
                           ops=_strings(reply.get("ops")))
         dec = wire.Decoder(buffers, devices=wire.devices_here())
@@ -378,10 +408,110 @@ class Session:
             self.defined = _strings(reply.get("defined"))
         return self.worker
 
+    def ranks(self, envs: list[dict]) -> Ranks:
+        """Fresh workers for a multi-rank launch, one per environment (the session's own worker
+        is not one of them)."""
+        if self.boot_failure is not None:
+            raise WorkerLost(self.boot_failure)
+        return Ranks(self, envs)
+
     def missing(self, name: str) -> str:
         errors = [e for e in self.cell_errors if e]
         return (f"your notebook does not define {name}"
                 + (f" (an answer cell raised {errors[0]})" if errors else ""))
+
+
+class Ranks:
+    """The processes of one multi-rank launch (the grader plays torchrun): one fresh worker per
+    rank, each booted with the notebook's cells in its own environment. Closing kills them all,
+    with everything they started."""
+
+    GRACE = 2.0         # seconds the other ranks get once one rank has failed
+
+    def __init__(self, session: "Session", envs: list[dict]):
+        self.session = session
+        self.processes: list[Process] = []
+        limit = session.boot_seconds
+        deadline = time.monotonic() + limit
+        try:
+            for env in envs:
+                process = Process()
+                self.processes.append(process)
+                process.send({"op": "boot", "cells": session.cells, "env": env}, None, deadline,
+                             "your notebook's answer cells", limit)
+            for process in self.processes:
+                process.receive(deadline, "your notebook's answer cells", limit)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for process in self.processes:
+            process.kill()
+
+    def call(self, fn: Remote, calls: list[tuple[Sequence[Any], dict]], forbid: Iterable = (),
+             forbid_ops: str | None = None, limit: float | None = None) -> list:
+        """Call ``fn`` in every rank at once, rank r with ``calls[r]`` (args, kwargs). Returns one
+        Outcome per rank, or the WorkerLost that says what happened to that rank. Once a rank has
+        failed, the others get GRACE seconds (they may be waiting for it in a collective).
+        ``limit`` lowers the call's time limit."""
+        limit = min(self.session.timeout(), limit or math.inf)
+        deadline = time.monotonic() + limit
+        results: list = [None] * len(self.processes)
+        pending: dict[int, int] = {}
+        for r, (process, (args, kwargs)) in enumerate(zip(self.processes, calls)):
+            try:
+                process.send(fn.request(forbid, forbid_ops), {"args": list(args), "kwargs": dict(kwargs)},
+                             deadline, f"rank {r}", limit)
+                pending[process.fd] = r
+            except WorkerLost as e:
+                results[r] = e
+        while pending:
+            if any(isinstance(x, WorkerLost) or (x is not None and x.raised) for x in results):
+                deadline = min(deadline, time.monotonic() + self.GRACE)
+            left = deadline - time.monotonic()
+            ready = select.select(list(pending), [], [], max(0.0, left))[0] if left > 0 else []
+            if not ready:
+                break
+            for fd in ready:
+                r = pending.pop(fd)
+                args, kwargs = calls[r]
+                try:
+                    reply, buffers = self.processes[r].receive(deadline, f"rank {r}", limit)
+                    results[r] = fn.outcome(self.processes[r], reply, buffers, args, kwargs)
+                except WorkerLost as e:
+                    results[r] = e
+        stopped = [r for r, x in enumerate(results) if x is not None]
+        for r in pending.values():
+            self.processes[r].kill()
+            results[r] = WorkerLost(_unfinished(r, limit, stopped))
+        return results
+
+    def ask(self, rank: int, path: str, *args) -> Any:
+        """A library function ('module:attribute') called in one rank's process, e.g. whether a
+        process group is still initialized there; None when that rank's process is gone."""
+        process = self.processes[rank]
+        if not process.alive:
+            return None
+        try:
+            reply, buffers = process.request({"op": "call", "fn": path}, {"args": list(args), "kwargs": {}},
+                                             timeout=self.session.call_seconds, what=f"rank {rank}")
+            return wire.Decoder(buffers, devices=wire.devices_here()).decode(reply.get("value"))
+        except (WorkerLost, wire.WireError):
+            return None
+
+
+def _unfinished(rank: int, limit: float, stopped: list[int]) -> str:
+    if stopped:
+        return (f"rank {rank} was still running after rank {stopped[0]} had stopped (waiting for it in a "
+                f"collective?); every rank was stopped")
+    return f"rank {rank} did not finish within {limit:g} s; every rank was stopped"
 
 
 class _References:

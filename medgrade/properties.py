@@ -103,16 +103,22 @@ def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
         outcome = fn.guarded_call(args, kwargs, forbid=forbid, forbid_ops=pattern)
     else:
         outcome = guarded_call(fn, args, kwargs, forbid, pattern)
+    return judged(outcome, forbid_ops, hint)
+
+
+def judged(outcome, forbid_ops: re.Pattern | None = None, hint: str = "", who: str = "your function") -> Any:
+    """A call's value, or the failure that says what the call did wrong: the library it
+    called, or what it raised (a rank's outcome too: ``who`` is then 'rank 1')."""
     used = outcome.tripped[:1] or (sorted({op for op in outcome.ops if forbid_ops.search(op)})
                                    if forbid_ops is not None else [])
     if used:
-        raise _StudentRaised(f"your function called {', '.join(used)}: this exercise asks you to "
+        raise _StudentRaised(f"{who} called {', '.join(used)}: this exercise asks you to "
                              f"write it yourself" + (f". {hint}" if hint else ""))
     if outcome.raised is not None:
         kind, message, where = outcome.raised
         if kind == "NotImplementedError":
             raise _StudentRaised(f"not implemented yet ({kind}: {message})")
-        raise _StudentRaised(f"your function raised {kind}: {message}" + (f"\n{where}" if where else ""))
+        raise _StudentRaised(f"{who} raised {kind}: {message}" + (f"\n{where}" if where else ""))
     return outcome.value
 
 
@@ -124,6 +130,16 @@ def beside(fn: Callable, path: str) -> Callable:
         return Remote(fn.owner, path)
     from .guard import resolve
     return resolve(path)
+
+
+def around(fn: Callable, path: str) -> Callable:
+    """The grader's driver ``path`` ('module:attribute') given the student's ``fn`` as its first
+    argument, run where ``fn`` runs: a driver sets the scene (a process group, a wrapped model)
+    in the student's worker and calls the student's function there."""
+    if isinstance(fn, Remote):
+        return Remote(fn.owner, path, passes=fn.name)
+    from .guard import resolve
+    return functools.partial(resolve(path), fn)
 
 
 def gradients(got: torch.Tensor, leaves: list[torch.Tensor], upstream: torch.Tensor) -> tuple:
