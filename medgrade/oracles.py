@@ -450,3 +450,15 @@ def sigmoid_focal_loss(logits, targets, alpha, gamma, reduction):
 
 def smooth_l1_loss(input, target, beta, reduction):
     return F.smooth_l1_loss(input.double(), target.double(), beta=beta, reduction=reduction).to(input.dtype)
+
+
+# ---------------------------------------------------------------- 27_distributed
+
+def distributed_sampler_indices(dataset_size: int, world_size: int, rank: int, shuffle: bool,
+                                seed: int, epoch: int, drop_last: bool) -> list[int]:
+    """What torch's DistributedSampler yields for range(dataset_size) in epoch ``epoch``."""
+    from torch.utils.data.distributed import DistributedSampler
+    sampler = DistributedSampler(range(dataset_size), num_replicas=world_size, rank=rank,
+                                 shuffle=shuffle, seed=seed, drop_last=drop_last)
+    sampler.set_epoch(epoch)
+    return [int(i) for i in sampler]

@@ -96,3 +96,211 @@ class ModeSequential(nn.Sequential):
         out = super().train(mode)
         self.mode.fill_(int(bool(mode)))
         return out
+
+
+# ---------------------------------------------------------------- 27_distributed (ranks)
+# The launcher's rendezvous store lives in a worker of its own that runs no student code (a
+# rank that floods the store fills that worker, not the grading process); the drivers set the
+# scene in a rank's process (process group, DDP wrapper, a counter of gradient
+# synchronizations) and call the student's function there.
+
+def host_store(world_size: int, timeout_s: float):
+    """A TCPStore server on a free local port: the store torchrun's agent hosts. Returns the
+    store (kept in this process) and its port."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+    store = dist.TCPStore("127.0.0.1", 0, world_size, True, timeout=timedelta(seconds=timeout_s),
+                          wait_for_workers=False)
+    return store, int(store.port)
+
+
+def store_keys(store) -> int:
+    """How many keys the ranks wrote into the launcher's store."""
+    return int(store.num_keys())
+
+
+def _join(timeout_s: float) -> None:
+    from datetime import timedelta
+
+    import torch.distributed as dist
+    dist.init_process_group("gloo", timeout=timedelta(seconds=timeout_s))
+
+
+def _leave() -> None:
+    import torch.distributed as dist
+    if dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _grads(model: nn.Module) -> list:
+    return [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+
+
+def rank_average_gradients(average_gradients, model: nn.Module, x, y, timeout_s: float) -> list:
+    """One rank: join the process group, backward of the cross-entropy on this rank's batch,
+    the student's ``average_gradients(model)``; returns every parameter's gradient."""
+    import torch.nn.functional as F
+    _join(timeout_s)
+    try:
+        model.zero_grad(set_to_none=True)
+        F.cross_entropy(model(x), y).backward()
+        average_gradients(model)
+        return _grads(model)
+    finally:
+        _leave()
+
+
+class _SyncCount:
+    buckets = 0
+
+
+def _counting_hook(count: _SyncCount, bucket):
+    """A DDP communication hook that counts the buckets it reduces and then all-reduces them as
+    DDP does by default (sum, divided by the world size)."""
+    from torch.distributed.algorithms.ddp_comm_hooks.default_hooks import allreduce_hook
+    count.buckets += 1
+    return allreduce_hook(None, bucket)
+
+
+def rank_accumulate(accumulate_gradients, model: nn.Module, micro_batches: list, timeout_s: float):
+    """One rank: the model wrapped in DDP (one gradient bucket) with a counting hook, the grads
+    zeroed, the student's ``accumulate_gradients(ddp_model, micro_batches)``; returns the
+    gradients and how many bucket synchronizations happened."""
+    from torch.nn.parallel import DistributedDataParallel
+    _join(timeout_s)
+    try:
+        ddp = DistributedDataParallel(model)
+        counter = _SyncCount()
+        ddp.register_comm_hook(counter, _counting_hook)
+        ddp.zero_grad(set_to_none=True)
+        accumulate_gradients(ddp, micro_batches)
+        return _grads(model), counter.buckets
+    finally:
+        _leave()
+
+
+# ---------------------------------------------------------------- 27_distributed (one process)
+
+# the dtype a probe network saw, as a number (a buffer cannot hold a dtype)
+AMP_DTYPE_CODES = {torch.float32: 32, torch.bfloat16: 16, torch.float16: 15, torch.float64: 64}
+
+
+class AmpProbeNet(nn.Module):
+    """A two-layer perceptron that records, in its buffer ``seen_dtype``, the dtype of its first
+    layer's output in the last forward pass (see AMP_DTYPE_CODES): under autocast it is the
+    autocast dtype, without it float32."""
+
+    def __init__(self, features: int, hidden: int, classes: int, device=None):
+        super().__init__()
+        self.fc1 = nn.Linear(features, hidden, device=device)
+        self.fc2 = nn.Linear(hidden, classes, device=device)
+        self.register_buffer("seen_dtype", torch.zeros((), dtype=torch.int64, device=device))
+
+    def forward(self, x):
+        h = self.fc1(x)
+        self.seen_dtype.fill_(AMP_DTYPE_CODES.get(h.dtype, -1))
+        return self.fc2(torch.tanh(h))
+
+
+def amp_setup(features: int, hidden: int, classes: int, seed: int, lr: float,
+              init_scale: float | None = None, stale_grads: bool = True):
+    """(model, optimizer, scaler) built together, so the optimizer holds the model's own
+    parameters: an AmpProbeNet with weights drawn from ``seed``, SGD(lr) over its parameters
+    (holding stale gradients when ``stale_grads``), and a CPU GradScaler with ``init_scale``
+    that doubles its scale after every good step (None without ``init_scale``)."""
+    g = torch.Generator().manual_seed(int(seed))
+    model = AmpProbeNet(features, hidden, classes)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_((torch.rand(p.shape, generator=g) * 2 - 1) / p.shape[-1] ** 0.5)
+            if stale_grads:
+                p.grad = torch.rand(p.shape, generator=g) * 10
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    scaler = None
+    if init_scale is not None:
+        scaler = torch.amp.GradScaler("cpu", init_scale=init_scale, growth_factor=2.0,
+                                      backoff_factor=0.5, growth_interval=1)
+    return model, optimizer, scaler
+
+
+def state_of(model: nn.Module) -> dict:
+    """The model's parameters and buffers as a plain dict of tensors (copies)."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def scale_of(scaler) -> float:
+    """A GradScaler's current scale."""
+    return float(scaler.get_scale())
+
+
+class AmpPart:
+    """Stands for the model, the optimizer or the scaler of one large CUDA setup. Sent to a
+    worker as separate arguments, the parts of one ``spec`` become the same three objects there
+    (built once per process), so the optimizer steps the model's own parameters."""
+
+    def __init__(self, spec: tuple, part: str):
+        self.spec, self.part = tuple(spec), part
+
+    def __reduce__(self):
+        return _amp_part, (self.spec, self.part)
+
+    def get(self):
+        return _amp_part(self.spec, self.part)
+
+
+_AMP_BUILT: dict = {}
+
+
+def _amp_part(spec: tuple, part: str):
+    """spec = (width, depth, classes, seed, lr, device): an MLP of ``depth`` width x width layers."""
+    spec = tuple(spec)
+    if spec not in _AMP_BUILT:
+        _AMP_BUILT.clear()                          # one large setup at a time
+        width, depth, classes, seed, lr, device = spec
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            layers = []
+            for _ in range(depth):
+                layers += [nn.Linear(width, width, device=device), nn.ReLU()]
+            model = nn.Sequential(*layers, nn.Linear(width, classes, device=device))
+        model.add_module("probe", _DtypeProbe())
+        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+        scaler = torch.amp.GradScaler(torch.device(device).type)
+        _AMP_BUILT[spec] = {"model": model, "optimizer": optimizer, "scaler": scaler}
+    return _AMP_BUILT[spec][part]
+
+
+class _DtypeProbe(nn.Module):
+    """The last layer of a large setup: records the dtype of what reaches it, passes it on."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("seen_dtype", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, x):
+        self.seen_dtype.fill_(AMP_DTYPE_CODES.get(x.dtype, -1))      # a CPU buffer: no device sync
+        return x
+
+
+def seen_dtype(model) -> int:
+    """The dtype code recorded by a probe network (an AmpProbeNet or a large setup's model)."""
+    model = model.get() if isinstance(model, AmpPart) else model
+    return int(model.get_buffer("probe.seen_dtype" if hasattr(model, "probe") else "seen_dtype"))
+
+
+def fp32_step(model, optimizer, x, y, scaler=None) -> float:
+    """The float32 training step that mixed precision is timed against (``scaler`` unused);
+    plain float32 matrix products (TensorFloat-32 off, torch's default)."""
+    if isinstance(model, AmpPart):
+        model, optimizer = model.get(), optimizer.get()
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        optimizer.zero_grad(set_to_none=True)
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32

@@ -29,20 +29,32 @@ class Aspect:
     check: Callable = field(repr=False, compare=False)
     call_seconds: float | None = None      # isolated runs: one call's time limit (None: the default)
     aspect_seconds: float | None = None    # isolated runs: the whole aspect's budget (None: the default)
+    device: str | None = None              # "cuda": graded only where the grading machine has one
+
+    def gradable_here(self) -> bool:
+        """False for a CUDA-only aspect on a machine without CUDA: it scores 0 there, with a reason."""
+        if self.device != "cuda":
+            return True
+        import torch
+        return torch.cuda.is_available()
 
 
 ASPECTS: dict[str, Aspect] = {}
+NO_DEVICE = "skipped: the grading machine has no {device} device; this aspect is graded on a machine with one"
 # aspect id -> {student function: points}; weak, so a freed function's id is never reused
 _memo: dict[str, weakref.WeakKeyDictionary] = {}
 
 
 def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
            requires: Iterable[str] = (), call_seconds: float | None = None,
-           aspect_seconds: float | None = None) -> Callable:
+           aspect_seconds: float | None = None, device: str | None = None) -> Callable:
     """Declare a graded aspect. The decorated generator yields PropertyResults in order.
 
     ``call_seconds`` / ``aspect_seconds`` raise the isolated runners' limits for
     an aspect whose single call is long by design (training a network).
+    ``device="cuda"``: the aspect is about CUDA (a GPU speed-up); on a grading machine
+    without CUDA it is not run and scores 0, saying so: no point is given for what was
+    not checked.
     """
 
     def register(body: Callable[..., Iterator[PropertyResult]]) -> Callable[..., float]:
@@ -53,23 +65,12 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
         @functools.wraps(body)
         def check(fn: Callable, *, report: bool = True) -> float:
             lines: list[str] = []
-            earned = float(points)
             with quiet(), one_thread():
-                for needed in info.requires:
-                    if _score(needed, fn) < ASPECTS[needed].points:
-                        earned = 0.0
-                        lines.append(f"  ✗ graded only once {needed} earns full points")
-                        break
+                if not info.gradable_here():
+                    earned = 0.0
+                    lines.append(f"  ✗ {NO_DEVICE.format(device=info.device.upper())}")
                 else:
-                    try:
-                        for result in body(fn):
-                            lines.append(_render(result))
-                            if not result.passed:
-                                earned = 0.0
-                                break
-                    except WorkerLost as e:
-                        earned = 0.0
-                        lines.append(f"  ✗ {e.message}")
+                    earned = _run(body, fn, lines)
             try:
                 _memo.setdefault(aspect_id, weakref.WeakKeyDictionary())[fn] = earned
             except TypeError:  # not weakly referenceable: no memo
@@ -81,11 +82,29 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
 
         info = Aspect(aspect_id, assignment, task, float(points), kind, tuple(requires),
                       (body.__doc__ or "").strip().splitlines()[0] if body.__doc__ else "", check,
-                      call_seconds, aspect_seconds)
+                      call_seconds, aspect_seconds, device)
         ASPECTS[aspect_id] = info
         return check
 
     return register
+
+
+def _run(body: Callable, fn: Callable, lines: list[str]) -> float:
+    """The aspect's points if every aspect it requires and every property of its body pass."""
+    info = ASPECTS[body.__name__]
+    for needed in info.requires:
+        if _score(needed, fn) < ASPECTS[needed].points:
+            lines.append(f"  ✗ graded only once {needed} earns full points")
+            return 0.0
+    try:
+        for result in body(fn):
+            lines.append(_render(result))
+            if not result.passed:
+                return 0.0
+    except WorkerLost as e:
+        lines.append(f"  ✗ {e.message}")
+        return 0.0
+    return info.points
 
 
 def _score(aspect_id: str, fn: Callable) -> float:

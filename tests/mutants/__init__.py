@@ -37,6 +37,7 @@ MODULES = {
     "05_batchnorm": "tests.mutants.batchnorm",
     "06_losses": "tests.mutants.losses",
     "14_iou_nms": "tests.mutants.iou_nms",
+    "27_distributed": "tests.mutants.distributed",
 }
 
 
