@@ -188,21 +188,30 @@ class Worker:
             except (wire.Closed, wire.WireError):
                 return
             op = request.get("op") if isinstance(request, dict) else None
-            if op == "boot":
-                self.reply(self.boot(request.get("cells", []), request.get("env")))
-            elif op == "call":
-                self.call(request, buffers)
-            elif op == "vjp":
-                self.vjp(request, buffers)
-            elif op == "prepare":
-                self.prepare(request, buffers)
-            elif op == "run":
-                self.run()
-            elif op == "define":
-                self.define(request)
-            else:
-                return
+            try:
+                if not self.dispatch(op, request, buffers):
+                    return
+            except Exception as e:        # the grader's side failed here (not the student's call)
+                self.reply({"raised": ["GradingError", f"the grading worker could not serve this request: "
+                                                       f"{type(e).__name__}: {e}"[:1000], ""]})
 
+    def dispatch(self, op, request: dict, buffers: list[bytes]) -> bool:
+        """Serve one request; False ends the worker."""
+        if op == "boot":
+            self.reply(self.boot(request.get("cells", []), request.get("env")))
+        elif op == "call":
+            self.call(request, buffers)
+        elif op == "vjp":
+            self.vjp(request, buffers)
+        elif op == "prepare":
+            self.prepare(request, buffers)
+        elif op == "run":
+            self.run()
+        elif op == "define":
+            self.define(request)
+        else:
+            return False
+        return True
 
 def _tensors(args, kwargs) -> dict:
     """The tensors a call may modify in place: tensor arguments, and the parameters and
@@ -287,6 +296,10 @@ def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
         sys.stderr = open(os.devnull, "w")
     os.chdir(home)
     os.environ.update({"TMPDIR": home, "MPLCONFIGDIR": home, "MPLBACKEND": "Agg", "HOME": home})
+    if torch.cuda.is_available():
+        # The CUDA context maps much of its memory when it is created: create it before the
+        # memory cap is measured and set, or the first CUDA tensor fails under the cap.
+        torch.empty(1, device="cuda")
     if "matplotlib" in sys.modules:         # preloaded by the zygote: no window, ever
         sys.modules["matplotlib"].use("Agg", force=True)
     sandbox.confine([home], cgroup)
