@@ -58,6 +58,10 @@ class SpeedCase:
     thresholds: dict[str, float]          # device type -> max ratio
     forbid: tuple = ()
     forbid_ops: Any = None
+    # the student's side's arguments made from the reference's (e.g. the student's network
+    # first: a network built by the student's code and timed against the library's one)
+    student_args: Callable[[Sequence[Any]], Sequence[Any]] | None = None
+    advice: str = ""                      # added to a too-slow verdict
 
 
 def _time_block(fn: Callable, batch: list[Sequence[Any]], out: list) -> float:
@@ -85,12 +89,13 @@ def _remote_block(remote, batch: list[Sequence[Any]], out: list) -> float:
 
 def _sides(case: SpeedCase):
     """(student block, reference block): in-process, or both in worker processes."""
+    mine = case.student_args or (lambda args: args)
     if isinstance(case.student, Remote):
         ref = reference(case.reference)
-        return (lambda batch, out: _remote_block(case.student, batch, out),
+        return (lambda batch, out: _remote_block(case.student, [mine(a) for a in batch], out),
                 lambda batch, out: _remote_block(ref, batch, out))
     student = lambda *a: call(case.student, *a)  # noqa: E731  (readable failures)
-    return (lambda batch, out: _time_block(student, batch, out),
+    return (lambda batch, out: _time_block(student, [mine(a) for a in batch], out),
             lambda batch, out: _time_block(case.reference, batch, out))
 
 
@@ -113,8 +118,8 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         t_ref = min(reference_block([case.make_inputs(next(seed), device)], []) for _ in range(3))
         # The library refused on one call of the timed size (untimed).
         args = case.make_inputs(next(seed), device)
-        case.check(args, call(case.student, *args, forbid=case.forbid, forbid_ops=case.forbid_ops),
-                   case.reference(*args))
+        case.check(args, call(case.student, *(case.student_args or (lambda a: a))(args), forbid=case.forbid,
+                              forbid_ops=case.forbid_ops), case.reference(*args))
         # Warm-up and a first look at the student's cost. A call far above the
         # threshold is confirmed by more calls (a preempted call is not a verdict):
         # two when calls are long, up to five when they are short.
@@ -155,5 +160,10 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         torch.set_num_threads(previous_threads)
     ratio = best_student / best_ref
     if ratio > threshold:
-        return fail(f"your function took {ratio:.1f}x the reference's time", samples)
-    return PropertyResult(title + f": {ratio:.1f}x", True, samples, kind="speed")
+        return fail(f"your function took {_ratio(ratio)}x the reference's time"
+                    + (f": {case.advice}" if case.advice else ""), samples)
+    return PropertyResult(title + f": {_ratio(ratio)}x", True, samples, kind="speed")
+
+
+def _ratio(r: float) -> str:
+    return f"{r:.2f}" if r < 1 else f"{r:.1f}"

@@ -37,6 +37,7 @@ MODULES = {
     "05_batchnorm": "tests.mutants.batchnorm",
     "06_losses": "tests.mutants.losses",
     "14_iou_nms": "tests.mutants.iou_nms",
+    "26_compression": "tests.mutants.compression",
     "27_distributed": "tests.mutants.distributed",
 }
 
