@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,7 @@ from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission, submission_cells
 from tests.mutants import apply, demo_mutants, mutants_of
 from tests.conftest import load_notebook
-from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, SCENARIOS, VANDAL_MARK, expected_points,
+from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, PORT, SCENARIOS, VANDAL_MARK, expected_points,
                                      submission)
 
 ASPECT_LIST = [a for task in assignments()[ASSIGNMENT].values() for a in task]
@@ -79,6 +80,41 @@ def test_worker_cannot_write_outside_its_folder(tmp_path):
     scores = grade_submission(nb, ASSIGNMENT)
     assert sum(s.points for s in scores) == sum(a.points for a in ASPECT_LIST)
     assert target.read_bytes() == b"grades"
+
+
+# ---------------------------------------------------------------- item 18 on the DDP assignment
+
+DDP = "27_distributed"
+DDP_HOSTILE = f"""
+def train_ddp(model, x, y, *, epochs, batch_size, lr, seed=0, timeout_s=30.0):
+    import subprocess, time
+    subprocess.Popen(["sleep", "{LEFTOVER_MARK}"], start_new_session=True)
+    dist.init_process_group("gloo", init_method="tcp://127.0.0.1:{PORT + 1}",
+                            rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]))
+    if dist.get_rank() == 1:
+        time.sleep(3600)
+    return []
+"""
+
+
+def test_ddp_ranks_with_a_hard_coded_port_a_hung_rank_and_leftovers(tmp_path, monkeypatch):
+    """A train_ddp whose ranks meet on a port of their own, whose rank 1 never returns and which
+    starts a detached process in every rank: zero on both train_ddp aspects, every other aspect
+    of the notebook untouched, the grading over in well under a minute, nothing left running."""
+    monkeypatch.chdir(tmp_path)
+    nb = load_notebook("solutions", DDP)
+    last = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")][-1]
+    last.source += "\n" + DDP_HOSTILE
+    start = time.monotonic()
+    scores = grade_submission(nb, DDP)
+    elapsed = time.monotonic() - start
+    expected = {a.id: 0.0 if a.task == "train_ddp" or not a.gradable_here() else a.points
+                for t in assignments()[DDP].values() for a in t}
+    got = {s.aspect: s.points for s in scores}
+    assert got == expected, "\n".join(s.report for s in scores if s.points != expected[s.aspect])
+    assert elapsed < 120, elapsed
+    assert not leftovers(), "a process a rank started is still running"
+    assert list(tmp_path.iterdir()) == [], "the grader's folder gained files"
 
 
 # ---------------------------------------------------------------- reproducibility
