@@ -137,17 +137,28 @@ def _grads(model: nn.Module) -> list:
     return [None if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
 
 
+_LAUNCH_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK",
+                     "ROLE_WORLD_SIZE")
+
+
 def rank_average_gradients(average_gradients, model: nn.Module, x, y, timeout_s: float) -> list:
     """One rank: join the process group, backward of the cross-entropy on this rank's batch,
-    the student's ``average_gradients(model)``; returns every parameter's gradient."""
+    the student's ``average_gradients(model)``; returns every parameter's gradient. The
+    launcher's rank and world-size variables are out of the environment during the call (the
+    process group, not the environment, says how many ranks there are: a group may be made
+    without them, as with mp.spawn or a HashStore)."""
+    import os
+
     import torch.nn.functional as F
     _join(timeout_s)
+    hidden = {k: os.environ.pop(k) for k in _LAUNCH_VARIABLES if k in os.environ}
     try:
         model.zero_grad(set_to_none=True)
         F.cross_entropy(model(x), y).backward()
         average_gradients(model)
         return _grads(model)
     finally:
+        os.environ.update(hidden)
         _leave()
 
 
@@ -181,6 +192,39 @@ def rank_accumulate(accumulate_gradients, model: nn.Module, micro_batches: list,
 
 
 # ---------------------------------------------------------------- 27_distributed (one process)
+
+_SAMPLER_FILE = ("torch", "utils", "data", "distributed.py")
+
+
+def _sampler_code(code) -> bool:
+    import os
+    return tuple(code.co_filename.split(os.sep)[-4:]) == _SAMPLER_FILE
+
+
+def shard_watch(shard_indices, *args, **kwargs):
+    """Calls the student's ``shard_indices``; returns (its value, whether any Python code of
+    torch's DistributedSampler module ran meanwhile, however it was reached: a method kept
+    from before the call, a reloaded or re-executed copy of the module, a thread; whether the
+    call left torch's global random state changed)."""
+    import sys
+    import threading
+    seen = []
+
+    def profile(frame, event, arg):
+        if event == "call" and not seen and _sampler_code(frame.f_code):
+            seen.append(True)
+
+    before, before_threads = sys.getprofile(), threading.getprofile()
+    rng = torch.get_rng_state()
+    sys.setprofile(profile)
+    threading.setprofile(profile)
+    try:
+        value = shard_indices(*args, **kwargs)
+    finally:
+        intact = sys.getprofile() is profile
+        sys.setprofile(before)
+        threading.setprofile(before_threads)
+    return value, bool(seen) or not intact, not torch.equal(rng, torch.get_rng_state())
 
 # the dtype a probe network saw, as a number (a buffer cannot hold a dtype)
 AMP_DTYPE_CODES = {torch.float32: 32, torch.bfloat16: 16, torch.float16: 15, torch.float64: 64}

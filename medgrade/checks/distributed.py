@@ -32,10 +32,26 @@ _NO_SAMPLER = [(_SAMPLER, "__init__", "torch.utils.data.DistributedSampler"),
                (torch.utils.data.distributed, "DistributedSampler", "torch.utils.data.DistributedSampler")]
 
 
-def _shard_call(fn, case):
-    return call(fn, case["dataset_size"], case["world_size"], case["rank"], shuffle=case["shuffle"],
-                seed=case["seed"], epoch=case["epoch"], drop_last=case["drop_last"], forbid=_NO_SAMPLER,
-                hint="DistributedSampler is the reference here")
+_KEYWORDS = ("shuffle", "seed", "epoch", "drop_last")
+_DEFAULTS = {"shuffle": True, "seed": 0, "epoch": 0, "drop_last": False}    # DistributedSampler's
+
+
+def _shard_call(fn, case, keywords=_KEYWORDS):
+    """The student's indices for ``case``, passing only ``keywords`` (the others take their defaults).
+    The call is watched: code of torch's DistributedSampler module that runs during it (a method
+    kept from before the call, a reloaded copy of the module) fails it like the tripwires do, and
+    so does a change of torch's global random state."""
+    value, used, reseeded = call(around(fn, "medgrade.probes:shard_watch"), case["dataset_size"],
+                                 case["world_size"], case["rank"], **{k: case[k] for k in keywords},
+                                 forbid=_NO_SAMPLER, hint="DistributedSampler is the reference here")
+    if used:
+        raise CheckFailed("your function ran DistributedSampler's code (torch.utils.data.distributed): "
+                          "this exercise asks you to write it yourself")
+    if reseeded:
+        raise CheckFailed("your function changed torch's global random state (torch.manual_seed or a draw "
+                          "from the global generator): shuffle with a torch.Generator of its own, as the "
+                          "sampler does, so that the training's own randomness is left alone")
+    return value
 
 
 def _expected_shard(case):
@@ -158,10 +174,27 @@ def shard_indices_shuffled(shard_indices):
                   _shard(shuffle=True, dataset_size=3, world_size=8, rank=5),      # padding repeats the permutation
                   _shard(shuffle=True, dataset_size=2, world_size=7, rank=6, seed=2, drop_last=False),
                   _shard(shuffle=True, dataset_size=7, world_size=2, rank=1, seed=100, epoch=9)])
+    def defaults(case):
+        """Keyword arguments left out take DistributedSampler's defaults (shuffle=True, seed=0,
+        epoch=0, drop_last=False)."""
+        for omitted in (_KEYWORDS, ("shuffle",), ("drop_last",), ("seed", "epoch")):
+            one = dict(case, **{k: _DEFAULTS[k] for k in omitted})
+            try:
+                _same_shard(_shard_call(shard_indices, case, [k for k in _KEYWORDS if k not in omitted]),
+                            _expected_shard(one))
+            except CheckFailed as e:
+                raise CheckFailed(f"called without {', '.join(omitted)} (the defaults: "
+                                  f"{', '.join(f'{k}={_DEFAULTS[k]}' for k in omitted)}): {e.message}") from None
+
     yield check_property(
         "the order changes with the epoch and the seed exactly as the sampler's does",
         S.shard_cases(shuffle=True), showing(lambda c: c)(reshuffles), max_examples=15,
         examples=[_shard(shuffle=True, dataset_size=40, world_size=2, seed=5, epoch=0)])
+    yield check_property(
+        "keyword arguments left out take DistributedSampler's defaults (shuffle=True, seed=0, epoch=0, "
+        "drop_last=False)",
+        S.shard_cases(shuffle=True), showing(lambda c: c)(defaults), max_examples=8,
+        examples=[_shard(shuffle=True, dataset_size=11, world_size=3, rank=2, seed=4, epoch=3, drop_last=True)])
 
 
 # ---------------------------------------------------------------- amp_step
@@ -411,8 +444,17 @@ def _same_tensors(got, expected: list, names: list[str], what: str, tol: float) 
     return _max_difference([g for g in got if g is not None], [e for e in expected if e is not None])
 
 
-def _passed(title: str, detail: str) -> PropertyResult:
-    return PropertyResult(f"{title}: {detail}", True, 1)
+def _per_scene(scenes, title_of, judge):
+    """One property per multi-rank scene, in order, stopping at the first failure: ``judge(*scene)``
+    raises CheckFailed / WorkerLost, or returns the largest difference found (None: none to report)."""
+    for scene in scenes:
+        title = title_of(*scene)
+        try:
+            worst = judge(*scene)
+        except (CheckFailed, WorkerLost) as e:
+            yield PropertyResult(title, False, 1, "", e.message)
+            return
+        yield PropertyResult(title + ("" if worst is None else f": max difference {worst:.1e}"), True, 1)
 
 
 # ---------------------------------------------------------------- average_gradients
@@ -428,7 +470,7 @@ def _mean_gradients(model: nn.Module, batches: list) -> list:
     return [None if g is None else g / len(batches) for g in total]
 
 
-def _average_scene(average_gradients, world_size: int, seed: int) -> tuple[float, int]:
+def _average_scene(average_gradients, world_size: int, seed: int) -> float:
     batches = [_rank_batch(seed + r, 5 + r) for r in range(world_size)]
     expected = _mean_gradients(_net(seed, frozen_bias=True), batches)
     names = _names(_net(seed))
@@ -439,21 +481,18 @@ def _average_scene(average_gradients, world_size: int, seed: int) -> tuple[float
     worst = 0.0
     for r, got in enumerate(grads):
         worst = max(worst, _same_tensors(got, expected, names, f"rank {r}'s gradients after your function", 1e-10))
-    return worst, world_size
+    return worst
 
 
 @aspect(A, task="average_gradients", points=2, call_seconds=20)
 def average_gradients_correct(average_gradients):
     """Every rank's gradients become the mean over ranks, frozen parameters stay without one."""
-    for world_size, seed in ((2, 1), (3, 7)):
-        title = (f"{world_size} gloo ranks, each with its own batch: after your function every rank holds "
-                 f"the mean of the ranks' gradients (what DDP computes), a frozen bias keeps grad None")
-        try:
-            worst, _ = _average_scene(average_gradients, world_size, seed)
-        except (CheckFailed, WorkerLost) as e:
-            yield PropertyResult(title, False, 1, "", e.message)
-            return
-        yield _passed(title, f"max difference {worst:.1e}")
+    yield from _per_scene(
+        ((2, 1), (3, 7)),
+        lambda world_size, _: (f"{world_size} gloo ranks, each with its own batch: after your function every "
+                               f"rank holds the mean of the ranks' gradients (what DDP computes), a frozen bias "
+                               f"keeps grad None"),
+        lambda world_size, seed: _average_scene(average_gradients, world_size, seed))
 
 
 # ---------------------------------------------------------------- train_ddp
@@ -494,7 +533,8 @@ _TRAIN_SCENES = (      # world size, samples, batch size, epochs, lr, seed
 )
 
 
-def _train_scene(train_ddp, world_size, n, batch_size, epochs, lr, seed) -> tuple[list, list, list, list, bool]:
+def _train_scene(train_ddp, world_size, n, batch_size, epochs, lr, seed) -> float:
+    """Trains on ``world_size`` ranks; every rank's weights and step losses against one process."""
     x, y = _rank_batch(seed, n)
     reference = _net(seed)
     expected_losses = _single_process(reference, x, y, world_size, epochs, batch_size, lr, seed)
@@ -505,39 +545,34 @@ def _train_scene(train_ddp, world_size, n, batch_size, epochs, lr, seed) -> tupl
         results = job.call([((models[r], x, y), dict(kwargs)) for r in range(world_size)])
         joined = job.joined()
         values = _outcomes(results)
-    return values, models, expected, expected_losses, joined
+    if not joined:
+        raise CheckFailed(RENDEZVOUS)
+    names = _names(models[0])
+    worst = 0.0
+    for r, model in enumerate(models):
+        worst = max(worst, _same_tensors([p.detach() for p in model.parameters()], expected, names,
+                                         f"rank {r}'s weights after training", 1e-9))
+    for r, got in enumerate(values):
+        want = expected_losses[r]
+        if type(got) is not list or len(got) != len(want) or any(type(v) is not float for v in got):
+            raise CheckFailed(f"rank {r} should return its {len(want)} step losses as a list of "
+                              f"Python floats, got {describe(got)}")
+        off = max(abs(a - b) for a, b in zip(got, want))
+        if not off <= 1e-9:
+            raise CheckFailed(f"rank {r}'s step losses are not the losses of its own batches "
+                              f"(off by up to {off:.3g})")
+    return worst
 
 
 @aspect(A, task="train_ddp", points=3, call_seconds=30, aspect_seconds=90)
 def train_ddp_matches_single_process(train_ddp):
     """Two and three gloo ranks end with the weights of one process on the full batch."""
-    for world_size, n, batch_size, epochs, lr, seed in _TRAIN_SCENES:
-        title = (f"{world_size} gloo ranks, {n} samples, batches of {batch_size} per rank, {epochs} epochs: "
-                 f"every rank ends with the weights of one process trained on the full batch")
-        try:
-            values, models, expected, expected_losses, joined = _train_scene(
-                train_ddp, world_size, n, batch_size, epochs, lr, seed)
-            if not joined:
-                raise CheckFailed(RENDEZVOUS)
-            names = _names(models[0])
-            worst = 0.0
-            for r, model in enumerate(models):
-                worst = max(worst, _same_tensors([p.detach() for p in model.parameters()], expected, names,
-                                                 f"rank {r}'s weights after training", 1e-9))
-            for r, got in enumerate(values):
-                want = expected_losses[r]
-                if (type(got) is not list or len(got) != len(want)
-                        or any(type(v) is not float for v in got)):
-                    raise CheckFailed(f"rank {r} should return its {len(want)} step losses as a list of "
-                                      f"Python floats, got {describe(got)}")
-                off = max(abs(a - b) for a, b in zip(got, want))
-                if not off <= 1e-9:
-                    raise CheckFailed(f"rank {r}'s step losses are not the losses of its own batches "
-                                      f"(off by up to {off:.3g})")
-        except (CheckFailed, WorkerLost) as e:
-            yield PropertyResult(title, False, 1, "", e.message)
-            return
-        yield _passed(title, f"max difference {worst:.1e}")
+    yield from _per_scene(
+        _TRAIN_SCENES,
+        lambda world_size, n, batch_size, epochs, *_: (
+            f"{world_size} gloo ranks, {n} samples, batches of {batch_size} per rank, {epochs} epochs: "
+            f"every rank ends with the weights of one process trained on the full batch"),
+        lambda *scene: _train_scene(train_ddp, *scene))
 
 
 @aspect(A, task="train_ddp", points=2, call_seconds=30, aspect_seconds=60)
@@ -559,6 +594,24 @@ def train_ddp_rendezvous(train_ddp):
                                       f"returned: destroy it before returning")
     yield check_once("2 ranks launched like torchrun meet at the launcher's rendezvous "
                      "and destroy their process group before returning", together)
+
+    def failing():
+        bad = torch.full_like(y, 7)          # class 7 of a 3-class model: cross_entropy raises
+        with ranks.launch(train_ddp, world_size) as job:
+            results = job.call([((_net(seed), x, bad), dict(kwargs)) for _ in range(world_size)])
+            for r, result in enumerate(results):
+                if isinstance(result, WorkerLost):
+                    raise CheckFailed(result.message)
+                if result.raised is None:
+                    raise CheckFailed(f"rank {r} returned although its labels (class 7 of 3) make "
+                                      f"cross_entropy raise")
+                if result.raised[0] == "NotImplementedError":
+                    judged(result)
+                if job.ask(r, "torch.distributed:is_initialized") is not False:
+                    raise CheckFailed(f"rank {r}'s process group is still initialized after training raised "
+                                      f"(labels out of range): destroy it in a finally block")
+    yield check_once("when training raises (labels out of range), every rank destroys its process group "
+                     "before the error leaves the function", failing)
 
     def alone():
         limit = LONE_TIMEOUT_S + 6.0
@@ -622,28 +675,23 @@ _ACCUMULATE_SCENES = ((3, 21), (1, 4), (4, 8))
 @aspect(A, task="accumulate_gradients", points=2, call_seconds=20)
 def accumulate_gradients_correct(accumulate_gradients):
     """Accumulating k micro-batches gives the gradient of one big batch on every rank."""
-    for k, seed in _ACCUMULATE_SCENES:
-        title = (f"2 gloo ranks, {k} micro-batch(es) of 4 each: every rank ends with the gradient of the "
-                 f"mean loss over all {2 * k} micro-batches (one big batch)")
-        try:
-            worst, _ = _accumulate_scene(accumulate_gradients, k, seed)
-        except (CheckFailed, WorkerLost) as e:
-            yield PropertyResult(title, False, 1, "", e.message)
-            return
-        yield _passed(title, f"max difference {worst:.1e}")
+    yield from _per_scene(
+        _ACCUMULATE_SCENES,
+        lambda k, _: (f"2 gloo ranks, {k} micro-batch(es) of 4 each: every rank ends with the gradient of the "
+                      f"mean loss over all {2 * k} micro-batches (one big batch)"),
+        lambda k, seed: _accumulate_scene(accumulate_gradients, k, seed)[0])
 
 
 @aspect(A, task="accumulate_gradients", points=1, call_seconds=20, requires=("accumulate_gradients_correct",))
 def accumulate_gradients_no_sync(accumulate_gradients):
     """The gradients are synchronized once per accumulation, not once per micro-batch."""
-    for k, seed in _ACCUMULATE_SCENES:
-        title = f"{k} micro-batch(es): DDP synchronizes the gradients once (no_sync for all but the last)"
-        try:
-            _, syncs = _accumulate_scene(accumulate_gradients, k, seed)
-            if any(s != 1 for s in syncs):
-                raise CheckFailed(f"DDP synchronized the gradients {max(syncs)} times on one rank "
-                                  f"({syncs} per rank) for {k} micro-batch(es)")
-        except (CheckFailed, WorkerLost) as e:
-            yield PropertyResult(title, False, 1, "", e.message)
-            return
-        yield PropertyResult(title, True, 1)
+    def once(k, seed):
+        syncs = _accumulate_scene(accumulate_gradients, k, seed)[1]
+        if any(s != 1 for s in syncs):
+            raise CheckFailed(f"DDP synchronized the gradients {max(syncs)} times on one rank "
+                              f"({syncs} per rank) for {k} micro-batch(es)")
+
+    yield from _per_scene(
+        _ACCUMULATE_SCENES,
+        lambda k, _: f"{k} micro-batch(es): DDP synchronizes the gradients once (no_sync for all but the last)",
+        once)

@@ -219,3 +219,66 @@ MUTANTS += [
            (("        with sync:\n", "        ddp_model.zero_grad()\n        with sync:\n"),), breaks=(ACC, NO_SYNC),
            why="zeroes the gradients before every micro-batch: only the last micro-batch counts"),
 ]
+
+_SHUFFLE = ("        generator = torch.Generator()\n"
+            "        generator.manual_seed(seed + epoch)\n"
+            "        order = torch.randperm(dataset_size, generator=generator).tolist()\n")
+_BEGIN = "    ### BEGIN SOLUTION\n"
+
+MUTANTS += [
+    Mutant("shard_sampler_methods_kept_aside", "shard_indices",
+           (("def shard_indices(",
+             "from torch.utils.data.distributed import DistributedSampler as _DS\n"
+             "_INIT, _ITER = _DS.__init__, _DS.__iter__\n\n\ndef shard_indices("),
+            (_BEGIN, _BEGIN + "    if world_size >= 1 and 0 <= rank < world_size:\n"
+                              "        sampler = object.__new__(_DS)\n"
+                              "        _INIT(sampler, range(dataset_size), num_replicas=world_size, rank=rank,\n"
+                              "              shuffle=shuffle, seed=seed, drop_last=drop_last)\n"
+                              "        sampler.epoch = epoch\n"
+                              "        return [int(i) for i in _ITER(sampler)]\n")),
+           breaks=(UNSHUFFLED, SHUFFLED),
+           why="the library under another name: DistributedSampler's methods taken before the call"),
+    Mutant("shard_sampler_module_reloaded", "shard_indices",
+           ((_BEGIN, _BEGIN + "    if world_size >= 1 and 0 <= rank < world_size:\n"
+                              "        import importlib\n"
+                              "        import torch.utils.data.distributed as sampler_module\n"
+                              "        fresh = importlib.reload(sampler_module).DistributedSampler\n"
+                              "        sampler = fresh(range(dataset_size), num_replicas=world_size, rank=rank,\n"
+                              "                        shuffle=shuffle, seed=seed, drop_last=drop_last)\n"
+                              "        sampler.set_epoch(epoch)\n"
+                              "        return [int(i) for i in sampler]\n"),),
+           breaks=(UNSHUFFLED, SHUFFLED),
+           why="the library under another name: a reloaded copy of DistributedSampler's module"),
+    Mutant("shard_default_without_shuffle", "shard_indices",
+           (("*, shuffle=True,", "*, shuffle=False,"),), breaks=(SHUFFLED,), keeps=(UNSHUFFLED,),
+           why="shuffle defaults to False: train loops that rely on the sampler's default never shuffle"),
+    Mutant("shard_seeds_global_generator", "shard_indices",
+           ((_SHUFFLE, "        torch.manual_seed(seed + epoch)\n"
+                       "        order = torch.randperm(dataset_size).tolist()\n"),),
+           breaks=(SHUFFLED,), keeps=(UNSHUFFLED,),
+           why="the right order, but it reseeds torch's global generator (and so the training's dropout, "
+               "augmentation, ...) every epoch"),
+    Mutant("average_world_size_from_environment", "average_gradients",
+           (("    world = dist.get_world_size()\n", "    world = int(os.environ.get(\"WORLD_SIZE\", 1))\n"),),
+           breaks=(AVG,),
+           why="the world size from the launcher's environment, not from the process group"),
+    Mutant("average_one_flat_buffer", "average_gradients",
+           (("    for p in model.parameters():\n        if p.grad is None:\n            continue\n"
+             "        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)\n        p.grad.div_(world)\n",
+             "    grads = [p.grad for p in model.parameters() if p.grad is not None]\n"
+             "    flat = torch.cat([g.reshape(-1) for g in grads])\n"
+             "    dist.all_reduce(flat)\n"
+             "    flat /= world\n"
+             "    start = 0\n"
+             "    for g in grads:\n"
+             "        g.copy_(flat[start:start + g.numel()].view_as(g))\n"
+             "        start += g.numel()\n"),),
+           breaks=(), keeps=(AVG,),
+           why="honest: one all-reduce of all the gradients flattened into one buffer"),
+    Mutant("train_group_left_on_error", "train_ddp",
+           (("    try:\n        rank, world", "    if True:\n        rank, world"),
+            ("        return losses\n    finally:\n        dist.destroy_process_group()\n",
+             "        dist.destroy_process_group()\n        return losses\n")),
+           breaks=(RDV,), keeps=(TRAIN,),
+           why="destroys the process group only when training succeeds: after an error the group stays"),
+]
