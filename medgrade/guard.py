@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 
 Forbidden = tuple  # (owner, attribute name, what to call it in the report)
@@ -57,6 +58,21 @@ class OpRecorder(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+class FunctionRecorder(TorchFunctionMode):
+    """Names every torch function called while active (``kl_div`` however it was reached:
+    ``F.kl_div``, ``torch._C._VariableFunctions.kl_div``, ``torch.ops.aten.kl_div``): a
+    library function that decomposes into small operators before dispatch leaves no trace of
+    its own name among the operators :class:`OpRecorder` sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.names: set[str] = set()
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.names.add(str(getattr(func, "__name__", func)))
+        return func(*args, **(kwargs or {}))
+
+
 def resolve(path: str):
     """'torch.nn.functional' or 'torch:Tensor' (module:attribute path) -> the object."""
     module, _, attrs = path.partition(":")
@@ -89,17 +105,18 @@ def guarded_call(fn: Callable, args: Sequence[Any], kwargs: dict, forbid: Iterab
     run below Python recorded when ``forbid_ops`` (a regular expression) is given.
     What the function prints is discarded."""
     recorder = OpRecorder() if forbid_ops is not None else contextlib.nullcontext()
+    functions = FunctionRecorder() if forbid_ops is not None else contextlib.nullcontext()
     outcome = Outcome()
     with forbidden(forbid) as tripped:
         try:
-            with contextlib.redirect_stdout(io.StringIO()), recorder:
+            with contextlib.redirect_stdout(io.StringIO()), recorder, functions:
                 outcome.value = fn(*args, **kwargs)
         except catch as e:  # the student's bug, reported as such
             outcome.raised = (type(e).__name__, _message(e), where(e))
     outcome.tripped = list(tripped)
     if forbid_ops is not None:
         pattern = re.compile(forbid_ops)
-        outcome.ops = sorted({op for op in recorder.ops if pattern.search(op)})
+        outcome.ops = sorted({op for op in (*recorder.ops, *functions.names) if pattern.search(op)})
     return outcome
 
 

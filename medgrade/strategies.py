@@ -976,19 +976,21 @@ def global_weights_from_case(case) -> list:
 @st.composite
 def conv_pair_cases(draw, max_size: int = 9):
     """conv (in -> out channels) followed by next_conv (out -> next channels), both groups=1,
-    with their hyper-parameters, bias or not, a keep count, and an input size that fits.
+    with their hyper-parameters (padding_mode too), bias or not, a keep count, and an input
+    size that fits (reflect padding needs more input than padding).
     ``ties``: some filters are copies (or sign flips) of others, so L1 norms tie exactly."""
     out = draw(st.integers(1, 8))
     def geometry():
         return {"k": draw(st.integers(1, 3)), "stride": draw(st.integers(1, 2)),
                 "padding": draw(st.integers(0, 2)), "dilation": draw(st.integers(1, 2)),
-                "bias": draw(st.booleans())}
+                "bias": draw(st.booleans()),
+                "padding_mode": draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))}
     first, second = geometry(), geometry()
 
     def after(n, g):
         return (n + 2 * g["padding"] - g["dilation"] * (g["k"] - 1) - 1) // g["stride"] + 1
     size = draw(st.integers(5, max_size))
-    while after(after(size, first), second) < 1:
+    while after(after(size, first), second) < 1 or after(size, first) <= second["padding"]:
         size += 1
     return {"in": draw(st.integers(1, 4)), "out": out, "next": draw(st.integers(1, 5)),
             "conv": first, "next_conv": second, "keep": draw(st.integers(1, out)),

@@ -110,8 +110,7 @@ MUTANTS = [
              "                wide = x.new_zeros(x.shape[0], self.full_weight.shape[1], *x.shape[2:])\n"
              "                wide[:, self.in_kept] = x\n"
              "                x = wide\n"
-             "            y = F.conv2d(x, self.full_weight, self.full_bias, self.stride, self.padding,\n"
-             "                         self.dilation)\n"
+             "            y = self._conv_forward(x, self.full_weight, self.full_bias)   # its padding_mode too\n"
              "            return y if self.out_kept is None else y[:, self.out_kept]\n"
              "\n"
              "    def detached(t):\n"
@@ -215,6 +214,11 @@ MUTANTS = [
            breaks=(DYN,),
            why="quantizes the caller's model in place (and then measures it as the float model)"),
     # ---------------------------------------------------------------- distillation_loss
+    Mutant("kd_kl_div_by_alias", "distillation_loss",
+           (("    kl = (log_p_teacher.exp() * (log_p_teacher - log_p_student)).sum(dim=1)\n",
+             "    kl = torch._C._VariableFunctions.kl_div(log_p_student, log_p_teacher, 0, log_target=True).sum(dim=1)\n"),),
+           breaks=(KD,),
+           why="the library's kl_div reached through torch._C under another name"),
     Mutant("kd_without_T_squared", "distillation_loss",
            (("return kl.mean() * T * T", "return kl.mean()"),),
            breaks=(KD, KDG),
@@ -239,6 +243,82 @@ MUTANTS = [
            (("torch.log_softmax(student_logits / T, dim=1)", "torch.log_softmax(student_logits.detach() / T, dim=1)"),),
            breaks=(KDG,), keeps=(KD,),
            why="detaches the student's logits: the right value, no gradient"),
+]
+
+# Wrong in ways the first generators did not reach: precision, memory layout, padding modes,
+# ties among many filters, aliasing, integer dtypes, in-place changes left in the model.
+MUTANTS += [
+    Mutant("mask_ranks_in_float32", "l1_unstructured_mask",
+           (("torch.argsort(weight.detach().abs().reshape(-1), stable=True)",
+             "torch.argsort(weight.detach().float().abs().reshape(-1), stable=True)"),),
+           breaks=(MASK,),
+           why="ranks float64 magnitudes in float32: magnitudes closer than float32 resolves tie"),
+    Mutant("mask_flattens_with_view", "l1_unstructured_mask",
+           (("torch.argsort(weight.detach().abs().reshape(-1), stable=True)",
+             "torch.argsort(weight.detach().view(-1).abs(), stable=True)"),),
+           breaks=(MASK,),
+           why="view(-1) fails on a transposed (non-contiguous) weight"),
+    Mutant("global_ranks_in_float32", "global_l1_masks",
+           (("order = torch.argsort(flat.abs(), stable=True)", "order = torch.argsort(flat.float().abs(), stable=True)"),),
+           breaks=(GLOBAL,),
+           why="ranks float64 layers in float32"),
+    Mutant("global_flattens_with_view", "global_l1_masks",
+           (("flat = torch.cat([w.detach().reshape(-1) for w in weights])",
+             "flat = torch.cat([w.detach().view(-1) for w in weights])"),),
+           breaks=(GLOBAL,),
+           why="view(-1) fails on non-contiguous weights"),
+    Mutant("prune_default_padding_mode", "prune_conv_channels",
+           (("padding_mode=conv.padding_mode, device=conv.weight.device", "device=conv.weight.device"),),
+           breaks=(PRUNE, EQUIV),
+           why="new_conv gets the default zero padding where conv reflects, replicates or wraps"),
+    Mutant("prune_unstable_sort", "prune_conv_channels",
+           (("order = torch.argsort(norms, descending=True, stable=True)",
+             "order = torch.argsort(norms, descending=True)"),),
+           breaks=(PRUNE,),
+           why="an unstable sort: among more than 16 equal norms it does not keep the lower indices"),
+    Mutant("prune_returns_inputs_when_all_kept", "prune_conv_channels",
+           (("    with torch.no_grad():\n        norms",
+             "    if keep == conv.out_channels:\n        return conv, next_conv\n    with torch.no_grad():\n        norms"),),
+           breaks=(PRUNE,),
+           why="keep == C_out returns the input modules themselves, not new ones"),
+    Mutant("prune_shares_weights_when_all_kept", "prune_conv_channels",
+           (("    return new_conv, new_next",
+             "    if keep == conv.out_channels:\n"
+             "        new_conv.weight = conv.weight\n"
+             "        new_next.weight = next_conv.weight\n"
+             "    return new_conv, new_next"),),
+           breaks=(PRUNE,),
+           why="keep == C_out: new modules that hold the originals' weight Parameters (fine-tuning one "
+               "changes the other)"),
+    Mutant("qparams_zero_point_int32", "affine_qparams",
+           (("    return scale, zero_point", "    return scale, zero_point.to(torch.int32)"),),
+           breaks=(QP,),
+           why="zero_point as int32 where the contract says int64"),
+    Mutant("quantize_int32", "quantize",
+           (("return torch.clamp(q, qmin, qmax).to(torch.int64)", "return torch.clamp(q, qmin, qmax).to(torch.int32)"),),
+           breaks=(QT, QC),
+           why="q as int32 where the contract says int64"),
+    Mutant("quantize_storage_dtype", "quantize",
+           (("return torch.clamp(q, qmin, qmax).to(torch.int64)",
+             "return torch.clamp(q, qmin, qmax).to(torch.uint8 if qmin >= 0 else torch.int8)"),),
+           breaks=(QT, QC),
+           why="q in torch's storage dtype (uint8 / int8, like int_repr()) instead of int64"),
+    Mutant("dequantize_in_input_dtype", "dequantize",
+           (("(q.to(torch.int64) - zero_point) * scale", "(q - zero_point) * scale"),),
+           breaks=(DQ,),
+           why="q - zero_point in q's own dtype: a uint8 q from int_repr() wraps around below the zero point"),
+    Mutant("dynamic_quantizes_model_after_measuring", "compare_dynamic_quantization",
+           (("    quantized = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)\n",
+             "    float_bytes = model_size_bytes(model)\n"
+             "    quantized = quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8, inplace=True)\n"),
+            ('"float_bytes": model_size_bytes(model)', '"float_bytes": float_bytes')),
+           breaks=(DYN,),
+           why="measures the float model first, then quantizes the caller's model in place: right numbers, "
+               "the model ruined"),
+    Mutant("dynamic_output_requires_grad", "compare_dynamic_quantization",
+           (("    with torch.no_grad():\n        out = quantized(x)", "    out = quantized(x.requires_grad_())"),),
+           breaks=(DYN,),
+           why="runs the quantized model with grad on x: the output carries a graph"),
 ]
 
 # the demo's buggy student makes these mistakes
