@@ -75,7 +75,12 @@ def torchrun(script: str | os.PathLike, nproc: int = 2, args: Iterable[str] = ()
         output, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid)
-        output, _ = proc.communicate()
+        try:            # a process that left the group may still hold the output pipe open
+            output, _ = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.stdout.close()
+            proc.wait()
+            output = ""
         raise RuntimeError(f"torchrun did not finish within {timeout:g} s; every rank was stopped\n{output}")
     finally:
         _kill_group(proc.pid)

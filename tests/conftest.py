@@ -1,6 +1,7 @@
 """Shared fixtures: the course's notebooks, executed in-process for fast checks."""
 from __future__ import annotations
 
+import copy
 import functools
 import os
 
@@ -17,8 +18,13 @@ def notebook_path(kind: str, assignment: str):
 
 
 @functools.lru_cache(maxsize=None)
-def load_notebook(kind: str, assignment: str):
+def _parsed(kind: str, assignment: str):
     return read_notebook(notebook_path(kind, assignment))
+
+
+def load_notebook(kind: str, assignment: str):
+    """A fresh copy of a committed notebook: a test may edit what it gets."""
+    return copy.deepcopy(_parsed(kind, assignment))
 
 
 def namespace_of(nb) -> dict:
