@@ -426,8 +426,6 @@ class Ranks:
     rank, each booted with the notebook's cells in its own environment. Closing kills them all,
     with everything they started."""
 
-    GRACE = 2.0         # seconds the other ranks get once one rank has failed
-
     def __init__(self, session: "Session", envs: list[dict]):
         self.session = session
         self.processes: list[Process] = []
@@ -458,8 +456,8 @@ class Ranks:
     def call(self, fn: Remote, calls: list[tuple[Sequence[Any], dict]], forbid: Iterable = (),
              forbid_ops: str | None = None, limit: float | None = None) -> list:
         """Call ``fn`` in every rank at once, rank r with ``calls[r]`` (args, kwargs). Returns one
-        Outcome per rank, or the WorkerLost that says what happened to that rank. Once a rank has
-        failed, the others get GRACE seconds (they may be waiting for it in a collective).
+        Outcome per rank, or the WorkerLost that says what happened to that rank; once a rank
+        has failed or returned, the others get a grace period (see :func:`rank_deadline`).
         ``limit`` lowers the call's time limit."""
         limit = min(self.session.timeout(), limit or math.inf)
         deadline = time.monotonic() + limit
@@ -473,8 +471,7 @@ class Ranks:
             except WorkerLost as e:
                 results[r] = e
         while pending:
-            if any(isinstance(x, WorkerLost) or (x is not None and x.raised) for x in results):
-                deadline = min(deadline, time.monotonic() + self.GRACE)
+            deadline = rank_deadline(results, deadline)
             left = deadline - time.monotonic()
             ready = select.select(list(pending), [], [], max(0.0, left))[0] if left > 0 else []
             if not ready:
@@ -505,6 +502,19 @@ class Ranks:
             return wire.Decoder(buffers, devices=wire.devices_here()).decode(reply.get("value"))
         except (WorkerLost, wire.WireError):
             return None
+
+
+FAILED_GRACE = 2.0      # seconds the other ranks get once one rank has failed (they may wait for it)
+FINISHED_GRACE = 5.0    # ... once one rank has returned: its partners' collectives are over
+
+
+def rank_deadline(results: list, deadline: float) -> float:
+    """The deadline of a multi-rank call given the ranks' results so far (None: still running)."""
+    if any(isinstance(x, WorkerLost) or (x is not None and x.raised) for x in results):
+        return min(deadline, time.monotonic() + FAILED_GRACE)
+    if any(x is not None for x in results):
+        return min(deadline, time.monotonic() + FINISHED_GRACE)
+    return deadline
 
 
 def _unfinished(rank: int, limit: float, stopped: list[int]) -> str:

@@ -26,7 +26,7 @@ from multiprocessing import connection, get_context
 from typing import Any, Callable, Iterable, Sequence
 
 from .guard import Outcome, guarded_call, resolve
-from .isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back
+from .isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
 from .report import WorkerLost
 
 STORE_SECONDS = 60.0
@@ -132,8 +132,6 @@ class _LocalRanks:
     """Ranks forked from this process, for a function that lives here (no isolation: this path
     serves an instructor's kernel and the course's tests, never a student's grade)."""
 
-    GRACE = 2.0
-
     def __init__(self, envs: list[dict]):
         self.envs = envs
         self.children: list = []
@@ -162,8 +160,7 @@ class _LocalRanks:
             self.children.append((proc, parent))
             pending[parent] = r
         while pending:
-            if any(isinstance(x, WorkerLost) or (x is not None and x.raised) for x in results):
-                deadline = min(deadline, time.monotonic() + self.GRACE)
+            deadline = rank_deadline(results, deadline)
             ready = connection.wait(list(pending), timeout=max(0.0, deadline - time.monotonic()))
             if not ready:
                 break

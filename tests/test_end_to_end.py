@@ -1,9 +1,9 @@
 """The real nbgrader workflow in a temporary course folder, and the self-learner runner beside it.
 
 For each assignment, one run of the instructor demo (generate, autograde,
-feedback, export) in its own course folder grades four students: the
-solutions, the untouched release, the solutions with realistic bugs, and the
-solutions with functions that emit warnings. The tests then read the
+feedback, export) in its own course folder grades the solutions, the
+untouched release and the solutions with realistic bugs, and, in WARNED
+assignments, the solutions with functions that emit warnings. The tests then read the
 gradebook, the feedback and the runner. One course per assignment, so that
 parallel test workers share the work.
 """
@@ -29,6 +29,11 @@ from tests.mutants import demo_mutants
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = list(assignments())
+# The student whose functions emit warnings (Python's and torch's own) is graded in the first
+# assignment and in the one whose library warns by itself (torch.ao.quantization): what keeps
+# warnings from costing points (the checks' quiet(), nbgrader's IgnorePattern) is the same for
+# every assignment.
+WARNED = {ASSIGNMENTS[0], "26_compression"}
 
 WARNING_CELL = '''\
 import functools, warnings
@@ -66,7 +71,7 @@ def course(request, tmp_path_factory):
         shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "nbgrader_config.py", course)
     extra = tmp_path_factory.mktemp("extra")
-    adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"]
+    adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
     proc = _run(["-m", "medgrade.demo", assignment, *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return course, proc.stdout, assignment
@@ -91,7 +96,8 @@ def test_autograde_scores(course):
             full = aspect.points if aspect.gradable_here() else 0       # CUDA-only aspects without CUDA
             assert scores["ada_solved", a, aspect.id] == full, aspect.id
             assert scores["ben_stub", a, aspect.id] == 0, aspect.id
-            assert scores["dee_warns", a, aspect.id] == full, f"a warning cost {aspect.id}"
+            if a in WARNED:
+                assert scores["dee_warns", a, aspect.id] == full, f"a warning cost {aspect.id}"
     for line in ("ada_solved", "ben_stub", "cyd_buggy", "grades.csv", "feedback"):
         assert line in stdout
 
@@ -124,7 +130,7 @@ def _shown_lines(html: str) -> set[str]:
 
 def test_feedback_shows_reports_but_no_checking_code(course):
     course, _, a = course
-    for student in ("ada_solved", "ben_stub", "cyd_buggy", "dee_warns"):
+    for student in ("ada_solved", "ben_stub", "cyd_buggy", *(("dee_warns",) if a in WARNED else ())):
         # a line the notebook shows anyway (the student's own code, a call in a visible test)
         # is not a leak
         submitted = course / "submitted" / student / a / f"{a}.ipynb"
@@ -135,7 +141,7 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     buggy = (course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text()
     assert "counterexample" in buggy
     assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
-    assert (course / "grades.csv").read_text().count("\n") == 1 + 4
+    assert (course / "grades.csv").read_text().count("\n") == 1 + (4 if a in WARNED else 3)
 
 
 def _notebook_text(assignment: str) -> str:
