@@ -25,6 +25,7 @@ import time
 from multiprocessing import connection, get_context
 from typing import Any, Callable, Iterable, Sequence
 
+from . import wire
 from .guard import Outcome, guarded_call, resolve
 from .isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
 from .report import WorkerLost
@@ -52,7 +53,6 @@ class _Store:
             reply, buffers = self.process.request(
                 {"op": "call", "fn": "medgrade.probes:host_store"},
                 {"args": [world_size, STORE_SECONDS], "kwargs": {}}, timeout=BOOT_SECONDS, what="the launcher")
-            from . import wire
             self.handle, self.port = wire.Decoder(buffers).decode(reply["value"])
         except BaseException:
             self.process.kill()
@@ -64,7 +64,6 @@ class _Store:
             reply, buffers = self.process.request({"op": "call", "fn": "medgrade.probes:store_keys"},
                                                   {"args": [self.handle], "kwargs": {}}, timeout=10,
                                                   what="the launcher")
-            from . import wire
             value = wire.Decoder(buffers).decode(reply.get("value"))
             return value if type(value) is int else 0
         except WorkerLost:
@@ -147,6 +146,8 @@ class _LocalRanks:
 
     def call(self, fn: Callable, calls, forbid, forbid_ops, limit: float | None = None) -> list:
         ctx = get_context("fork")          # the function and its inputs are inherited, not pickled
+        self.close()                       # one call per set of ranks: ranks of an earlier call end here
+        self.children = []
         limit = min(LOCAL_CALL_SECONDS, limit or LOCAL_CALL_SECONDS)
         deadline = time.monotonic() + limit
         results: list = [None] * len(self.envs)

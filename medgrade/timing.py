@@ -63,6 +63,9 @@ class SpeedCase:
     student_args: Callable[[Sequence[Any]], Sequence[Any]] | None = None
     advice: str = ""                      # added to a too-slow verdict
 
+    def student_inputs(self, args: Sequence[Any]) -> Sequence[Any]:
+        return self.student_args(args) if self.student_args is not None else args
+
 
 def _time_block(fn: Callable, batch: list[Sequence[Any]], out: list) -> float:
     """Seconds per call over one block, read with torch.utils.benchmark's clock (synchronizes CUDA).
@@ -89,13 +92,12 @@ def _remote_block(remote, batch: list[Sequence[Any]], out: list) -> float:
 
 def _sides(case: SpeedCase):
     """(student block, reference block): in-process, or both in worker processes."""
-    mine = case.student_args or (lambda args: args)
     if isinstance(case.student, Remote):
         ref = reference(case.reference)
-        return (lambda batch, out: _remote_block(case.student, [mine(a) for a in batch], out),
+        return (lambda batch, out: _remote_block(case.student, [case.student_inputs(a) for a in batch], out),
                 lambda batch, out: _remote_block(ref, batch, out))
     student = lambda *a: call(case.student, *a)  # noqa: E731  (readable failures)
-    return (lambda batch, out: _time_block(student, [mine(a) for a in batch], out),
+    return (lambda batch, out: _time_block(student, [case.student_inputs(a) for a in batch], out),
             lambda batch, out: _time_block(case.reference, batch, out))
 
 
@@ -118,7 +120,7 @@ def measure_ratio(case: SpeedCase) -> PropertyResult:
         t_ref = min(reference_block([case.make_inputs(next(seed), device)], []) for _ in range(3))
         # The library refused on one call of the timed size (untimed).
         args = case.make_inputs(next(seed), device)
-        case.check(args, call(case.student, *(case.student_args or (lambda a: a))(args), forbid=case.forbid,
+        case.check(args, call(case.student, *case.student_inputs(args), forbid=case.forbid,
                               forbid_ops=case.forbid_ops), case.reference(*args))
         # Warm-up and a first look at the student's cost. A call far above the
         # threshold is confirmed by more calls (a preempted call is not a verdict):
