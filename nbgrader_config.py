@@ -1,8 +1,15 @@
 """One nbgrader configuration for every command of the course."""
+import os
+
 c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.course_id = "dl-medical-imaging"
 c.CourseDirectory.solution_directory = "solutions"
+
+# The gradebook: nbgrader's default SQLite file (gradebook.db here) unless COURSE_DB_URL names
+# another, e.g. postgresql://grader@db.example.org/course for a class graded on many machines.
+if os.environ.get("COURSE_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["COURSE_DB_URL"]
 
 # Each cell must finish well inside this; the slowest graded cell takes a few seconds.
 c.Execute.timeout = 120
@@ -46,10 +53,13 @@ c.Autograde.autograde_preprocessors = [
     "medgrade.nbgrader_trusted.TrustedScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
+    "medgrade.nbgrader_trusted.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# SaveAutoGrades is nbgrader's, except that a notebook's scores and comments are written in
+# one transaction: a grading killed while saving leaves the previous grades, never a mix.
 
 # Autograde runs only the cells grading uses (setup, answer and grade cells):
 # a chapter's experiments (training runs, timing tables, figures) and cells a

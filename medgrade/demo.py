@@ -1,14 +1,14 @@
 """The instructor's demo: the whole nbgrader workflow on sample submissions.
 
-    python -m medgrade.demo [ASSIGNMENT ...] [--add STUDENT=NOTEBOOK ...]
+    python -m medgrade.demo [ASSIGNMENT ...] [--add STUDENT=NOTEBOOK ...] [-j K]
 
 Run from the course root. Generates the release and solution notebooks from
 ``source/``, puts three sample students under ``submitted/`` (``ada_solved``:
 the solutions; ``ben_stub``: the untouched release; ``cyd_buggy``: the
 solutions with realistic bugs from ``tests/mutants``), plus any notebook
-given with ``--add``, then runs the real ``nbgrader autograde``,
-``generate_feedback`` and ``export`` against the default SQLite gradebook and
-prints the grade table. Every argument is checked before anything is
+given with ``--add``, then runs the real ``nbgrader autograde`` (on K parallel
+workers, as ``./course class autograde`` does), ``generate_feedback`` and
+``export`` against the course's gradebook and prints the grade table. Every argument is checked before anything is
 written, so a bad argument never touches the gradebook.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from .classgrade import ClassError
 from .notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
@@ -63,12 +64,16 @@ def parse_args(argv):
                    help="assignment ids (default: all of source/)")
     p.add_argument("--add", action="append", default=[], metavar="STUDENT=NOTEBOOK",
                    help="also grade this notebook as this student's submission")
+    p.add_argument("-j", "--workers", type=int, default=None,
+                   help="parallel grading workers (default: what cores and memory allow)")
     return p.parse_args(argv)
 
 
 def validate(args) -> tuple[list[str], list[tuple[str, str, Path]]]:
     known = assignment_ids()
     chosen = args.assignments or known
+    if args.workers is not None and args.workers < 1:
+        raise DemoError(f"-j expects a positive number of workers, got {args.workers}")
     for a in chosen:
         if a not in known:
             raise DemoError(f"unknown assignment {a!r} (known: {', '.join(known)})")
@@ -107,10 +112,28 @@ def write_submissions(chosen, extra) -> dict[str, list[str]]:
     return bugs
 
 
+def autograde(chosen, workers: int | None) -> None:
+    """nbgrader's autograde of every submission, with the class command's parallel workers."""
+    from .classgrade import check_gradebook, db_url_from_config, default_workers, plan, prepare_gradebook, run_jobs
+    url = check_gradebook(db_url_from_config())
+    jobs, rejected = plan(chosen, None, None)
+    prepare_gradebook(url, chosen, jobs)
+    workers = workers or default_workers()
+    t = time.time()
+    outcomes = rejected + run_jobs(jobs, workers, url, timeout=900.0,
+                                   log_path=course_root() / "autograde.log", progress=False)
+    failed = [o for o in outcomes if o.status != "graded"]
+    if failed:
+        raise DemoError("autograde did not grade " + "; ".join(f"{o.job}: {o.status}: {o.reason}" for o in failed))
+    print(f"  {len(jobs)} notebooks in {time.time() - t:.1f} s with {min(workers, len(jobs))} workers", flush=True)
+
+
 def grade_table(chosen) -> str:
     from nbgrader.api import Gradebook, MissingEntry
+
+    from .classgrade import db_url_from_config
     lines = []
-    with Gradebook(f"sqlite:///{course_root() / 'gradebook.db'}") as gb:
+    with Gradebook(db_url_from_config()) as gb:
         students = sorted(s.id for s in gb.students)
         for a in chosen:
             assignment = gb.find_assignment(a)
@@ -146,12 +169,11 @@ def main(argv=None) -> int:
         bugs = write_submissions(chosen, extra)
         for a in chosen:
             print(f"autograde {a}: {', '.join(b for b in bugs[a])} in cyd_buggy", flush=True)
-            t = time.time()
-            run_nbgrader("autograde", a, "--force")
-            print(f"  {time.time() - t:.1f} s", flush=True)
+        autograde(chosen, args.workers)
+        for a in chosen:
             run_nbgrader("generate_feedback", a, "--force")
         run_nbgrader("export")
-    except (DemoError, NotebookError) as e:
+    except (DemoError, NotebookError, ClassError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(grade_table(chosen))

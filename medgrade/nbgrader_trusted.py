@@ -98,3 +98,37 @@ class TrustedScores(NbGraderPreprocessor):
             if is_grade_cell(cell) and not is_answer_cell(cell) and gid in scores:
                 cell.outputs = trusted_outputs(*scores[gid], cell.get("execution_count"))
         return nb, resources
+
+
+class SaveAutoGrades(NbGraderPreprocessor):
+    """nbgrader's SaveAutoGrades, with a notebook's scores and comments written in one transaction.
+
+    nbgrader's own commits after every cell: a grading process killed while it saves (a class
+    run stopped, a worker out of memory) would leave some cells with the new score and the
+    rest with the old one. Here either every cell of the notebook has its new score and
+    comment, or none has. Same fields, same rules: the manual score is never touched, and a
+    cell is marked for manual grading when it has a manual score or no automatic one.
+    """
+
+    def preprocess(self, nb, resources):
+        from nbgrader import utils
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        key = (info["notebook"], info["assignment"], info["student"])
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                for cell in nb.cells:
+                    if utils.is_grade(cell):
+                        grade = gb.find_grade(cell.metadata.nbgrader["grade_id"], *key)
+                        grade.auto_score, _ = utils.determine_grade(cell, self.log)
+                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                    if utils.is_solution(cell) or utils.is_task(cell):
+                        comment = gb.find_comment(cell.metadata.nbgrader["grade_id"], *key)
+                        unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
+                        comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+                gb.db.commit()
+            except BaseException:
+                gb.db.rollback()
+                raise
+        return nb, resources

@@ -72,7 +72,8 @@ def course(request, tmp_path_factory):
     shutil.copy(ROOT / "nbgrader_config.py", course)
     extra = tmp_path_factory.mktemp("extra")
     adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
-    proc = _run(["-m", "medgrade.demo", assignment, *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    # one grading worker: the test workers already run one demo per core
+    proc = _run(["-m", "medgrade.demo", assignment, "-j", "1", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return course, proc.stdout, assignment
 
