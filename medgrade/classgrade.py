@@ -517,7 +517,11 @@ def cmd_autograde(args) -> int:
 
 
 def cmd_table(args) -> int:
-    print(class_table(_url(args), _assignments(args)))
+    url, chosen = _url(args), _assignments(args)
+    if not args.assignments:                         # all of them: only those with submissions
+        _, scores = grade_rows(url, chosen)
+        chosen = [a for a in chosen if any(key[1] == a for key in scores)] or chosen
+    print(class_table(url, chosen))
     return 0
 
 

@@ -71,6 +71,7 @@ def collect(url: str, assignment_ids: list[str]) -> list[AssignmentStats]:
 def figure(stats: AssignmentStats) -> bytes:
     """PNG: the totals' histogram beside each aspect's full / partial / zero shares."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
@@ -82,6 +83,7 @@ def figure(stats: AssignmentStats) -> bytes:
     left.hist(stats.totals, bins=bins, color="#4477aa", edgecolor="white")
     left.set_xlabel(f"total (out of {stats.max_score:g})")
     left.set_ylabel("students")
+    left.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     left.set_title(f"{stats.id}: {len(stats.totals)} graded")
     names = [a.id for a in stats.aspects][::-1]
     full = np.array([sum(s == a.max_score for s in a.scores) for a in stats.aspects][::-1], float)

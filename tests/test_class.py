@@ -10,6 +10,7 @@ export` three runs in a row and against a real PostgreSQL server.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import os
 import re
@@ -215,6 +216,51 @@ def test_save_auto_grades_writes_a_notebook_all_or_nothing(klass, serial, monkey
         assert (sum(scores.values()) > 0) == mixed, (saver, scores)
     SaveAutoGrades().preprocess(nbformat.from_dict(solved), resources)
     assert sum(_scores(url, A, "ben_stub").values()) == 14
+
+
+def _require(reason: str | None) -> None:
+    """A real server the test needs: missing on a workstation is a skip, in CI a failure."""
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: ./course test installs Debian's packages when it runs as root")
+        pytest.skip(reason)
+
+
+def test_slurm_job_array_grades_each_group_into_postgresql(klass, serial, tmp_path):
+    """The generated sbatch script, submitted to a real single-node Slurm: three array tasks
+    (two at a time) each grade one student group into one PostgreSQL gradebook, from a course
+    folder every node would see; the grades are the serial run's."""
+    from tests.pgserver import postgres_server, server_bin
+    from tests.slurmcluster import missing, slurm_cluster
+    _require(None if server_bin() else "PostgreSQL is not installed")
+    _require(missing())
+    course = tmp_path / "course"                   # three students: one per array task
+    course.mkdir()
+    for name in ("source", "release", "solutions", "tests"):
+        shutil.copytree(klass / name, course / name)
+    for name in ("nbgrader_config.py", "pyproject.toml", "course"):      # ./course runs in each task
+        shutil.copy(ROOT / name, course / name)
+    stamp = ".installed-" + hashlib.sha1((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    assert (ROOT / ".venv" / stamp).exists(), "the course's .venv is not up to date: ./course setup"
+    (course / ".venv").symlink_to(ROOT / ".venv")
+    for student in ("ada_solved", "ben_stub", "cyd_buggy"):
+        shutil.copytree(klass / "submitted" / student / A, course / "submitted" / student / A)
+    (course / "autograde.sbatch").write_text(clusterjobs.slurm_script(3, 2, [A], cpus=1))
+    (_, reference), _ = serial
+    with postgres_server() as url, slurm_cluster() as slurm:
+        assert _nbgrader(course, "generate_assignment", A, "--force", db=url).returncode == 0
+        env = tool_env(MEDGRADE_COURSE_ROOT=str(course), COURSE_DB_URL=url, **slurm)
+        proc = subprocess.run(["sbatch", "--wait", "autograde.sbatch"], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=600)
+        outputs = sorted(course.glob("autograde-*_*.out"))
+        logs = "".join(p.read_text() for p in outputs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr + logs
+        assert len(outputs) == 3
+        for output in outputs:
+            assert "1 of 1 submissions graded" in output.read_text(), output.read_text()
+        students, rows = dump(url)
+        assert students == ["ada_solved", "ben_stub", "cyd_buggy"]
+        assert rows == [r for r in reference if r[1] == A and r[2] in students]
 
 
 def _graded_copy(klass: Path, serial, name: str) -> str:
