@@ -21,7 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from .classgrade import ClassError
+from .classgrade import (ClassError, check_gradebook, db_url_from_config, default_workers, plan,
+                         prepare_gradebook, run_jobs)
 from .notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
@@ -114,7 +115,6 @@ def write_submissions(chosen, extra) -> dict[str, list[str]]:
 
 def autograde(chosen, workers: int | None) -> None:
     """nbgrader's autograde of every submission, with the class command's parallel workers."""
-    from .classgrade import check_gradebook, db_url_from_config, default_workers, plan, prepare_gradebook, run_jobs
     url = check_gradebook(db_url_from_config())
     jobs, rejected = plan(chosen, None, None)
     prepare_gradebook(url, chosen, jobs)
@@ -130,8 +130,6 @@ def autograde(chosen, workers: int | None) -> None:
 
 def grade_table(chosen) -> str:
     from nbgrader.api import Gradebook, MissingEntry
-
-    from .classgrade import db_url_from_config
     lines = []
     with Gradebook(db_url_from_config()) as gb:
         students = sorted(s.id for s in gb.students)
@@ -173,12 +171,15 @@ def main(argv=None) -> int:
         for a in chosen:
             run_nbgrader("generate_feedback", a, "--force")
         run_nbgrader("export")
+        from .classreport import write_report
+        report = write_report(db_url_from_config(), chosen, course_root() / "reports")
     except (DemoError, NotebookError, ClassError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(grade_table(chosen))
     print(f"\nfeedback: {course_root() / 'feedback'}/<student>/<assignment>/<assignment>.html")
     print(f"grades:   {course_root() / 'grades.csv'}")
+    print(f"report:   {report}  (score distributions, the aspects the class lost)")
     print(f"done in {time.time() - start:.0f} s")
     return 0
 

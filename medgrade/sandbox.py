@@ -10,6 +10,10 @@ runs (its limits are inherited by everything it starts):
   gradebook, other submissions and the course's files stay untouched; reading
   is not restricted (there is nothing secret to read: expected values exist
   only in the grading process);
+- TCP connections only to ports of the machine's ephemeral range (Landlock's
+  network rules, Linux 6.7+), where whatever a grading job starts listens (a
+  multi-rank run's store and peers): a server on a fixed port, a PostgreSQL
+  gradebook above all, cannot be reached from student code;
 - a cap on the number of processes: a ``pids`` cgroup when the grader runs as
   root, else ``RLIMIT_NPROC``;
 - ``PR_SET_PDEATHSIG``: it dies with its parent.
@@ -56,6 +60,60 @@ _FILE_RIGHTS = _FS_WRITE_FILE | _FS_TRUNCATE
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+# ---------------------------------------------------------------- Landlock (TCP connect allow-list)
+_NET_CONNECT_TCP = 1 << 1
+_RULE_NET_PORT = 2
+_net_ruleset: int | None = None
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64)]
+
+
+class _NetPort(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
+def ephemeral_ports() -> range:
+    """The ports the kernel hands out to sockets bound to port 0."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return range(low, high + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
+def prepare_network_rules() -> None:
+    """Build the TCP-connect ruleset once: a rule per ephemeral port (about 28,000, 60 ms).
+    The zygote builds it when it imports the worker module; the workers it forks inherit the
+    descriptor and apply it with one system call."""
+    global _net_ruleset
+    if _net_ruleset is not None or landlock_abi() < 4 or not sys.platform.startswith("linux"):
+        return
+    attr = _RulesetAttr(0, _NET_CONNECT_TCP)
+    ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
+                            ctypes.c_uint32(0))
+    if ruleset < 0:
+        return
+    rule = _NetPort(_NET_CONNECT_TCP, 0)
+    for port in ephemeral_ports():
+        rule.port = port
+        if _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_NET_PORT),
+                         ctypes.byref(rule), ctypes.c_uint32(0)) != 0:
+            os.close(ruleset)
+            return
+    _net_ruleset = ruleset
+
+
+def _restrict_connects() -> bool:
+    prepare_network_rules()
+    if _net_ruleset is None:
+        return False
+    _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(_net_ruleset), ctypes.c_uint32(0)) == 0
 
 
 def landlock_abi() -> int:
@@ -164,6 +222,8 @@ def confine(writable: list[str], cgroup: str | None = None, memory: int = MEMORY
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if _restrict_writes(writable + ["/dev/null", "/dev/shm"]):
             held.append("writes")
+        if _restrict_connects():
+            held.append("network")
     return held
 
 

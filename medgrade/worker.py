@@ -28,6 +28,8 @@ import torch
 from . import sandbox, wire
 from .guard import guarded_call, resolve
 
+sandbox.prepare_network_rules()      # in the zygote: forked workers apply it with one system call
+
 CELL_NAME = "<answer cell {}>"
 
 

@@ -10,6 +10,7 @@ import contextlib
 import glob
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -27,20 +28,32 @@ def server_bin() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_port(fixed: bool) -> int:
+    """A free local port: one the kernel hands out, or (``fixed``) one below that range, like
+    the fixed port a real database server listens on."""
+    if not fixed:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    from medgrade.sandbox import ephemeral_ports
+    for port in random.Random().sample(range(20000, min(ephemeral_ports().start, 32768)), 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @contextlib.contextmanager
-def postgres_server(database: str = "gradebook"):
+def postgres_server(database: str = "gradebook", fixed_port: bool = True):
     """Start a server; yield the URL of an empty database on it; stop it and remove everything."""
     bindir = server_bin()
     if bindir is None:
         raise RuntimeError("PostgreSQL's server programs (initdb, pg_ctl) are not installed")
     folder = Path(tempfile.mkdtemp(prefix="course-pg-", dir="/tmp"))
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", _free_port(fixed_port)
     as_user: list[str] = []
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")

@@ -58,6 +58,17 @@ def _class_submissions() -> dict[tuple[str, str], object]:
     }
 
 
+HACK = """
+try:
+    import psycopg
+    with psycopg.connect({url!r}, connect_timeout=5) as _db:
+        _db.execute("update grade set manual_score = 100")
+    _reached = True
+except Exception as _error:
+    _reached = repr(_error)
+"""
+
+
 def _write(course: Path, student: str, assignment: str, nb) -> Path:
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True, exist_ok=True)
@@ -186,6 +197,18 @@ def test_postgresql_gradebook_records_what_sqlite_records(klass, serial):
         assert _export(klass, url, "pg.csv") == reference_csv
         table = _class(klass, "table", A, B, "--db", url)
         assert re.search(r"^dan_buggy\s+\d+/14\s+-$", table.stdout, re.M), table.stdout + table.stderr
+        # a submission that knows the gradebook's address cannot reach it (the server listens on
+        # a fixed port, as database servers do): no manual score appears, nobody's grade moves
+        _write(klass, "ivy_hacks", A, _with_last_answer(_nb("release", A), HACK.format(url=url)))
+        try:
+            proc = _class(klass, "autograde", A, "--students", "ivy_hacks", "-j", "1", "--quiet", "--db", url)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            students, rows = dump(url)
+            assert not [r for r in rows if r[0] == "grade" and r[6] is not None], "student code wrote a grade"
+            assert [r for r in rows if r[2] != "ivy_hacks"] == reference[1]
+            assert sum(r[5] for r in rows if r[0] == "grade" and r[2] == "ivy_hacks") == 0
+        finally:
+            shutil.rmtree(klass / "submitted" / "ivy_hacks")
 
 
 def test_save_auto_grades_writes_a_notebook_all_or_nothing(klass, serial, monkeypatch):
