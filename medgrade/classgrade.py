@@ -391,20 +391,23 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
                 line = w.proc.stdout.readline()
                 if not line:                                   # the worker died
                     job, w.job = w.job, None
-                    code = w.proc.poll()
-                    retire(w, Outcome(job, "failed", f"grading worker exited ({code})") if job else None)
-                    if pending and (job is not None or not w.ready):
-                        if not w.ready and job is None:
-                            raise ClassError("a grading worker could not start; see " + str(log_path))
+                    retire(w, None if job is None else Outcome(job, "failed", "the grading worker died"))
+                    code = w.proc.returncode
+                    if not w.ready:
+                        raise ClassError(f"a grading worker could not start (exit {code}); see {log_path}")
+                    if pending:
                         start_worker()
                     continue
-                reply = json.loads(line)
+                try:
+                    reply = json.loads(line)
+                except ValueError:
+                    reply = {"ok": False, "reason": "the grading worker's reply was garbled"}
                 if reply.get("ready"):
                     w.ready = True
                 elif w.job is not None:
                     job, w.job = w.job, None
-                    finish(Outcome(job, "graded" if reply["ok"] else "failed", reply.get("reason", ""),
-                                   reply.get("seconds", 0.0)))
+                    finish(Outcome(job, "graded" if reply.get("ok") else "failed", str(reply.get("reason", "")),
+                                   float(reply.get("seconds", 0.0))))
                 if w.job is None:
                     if pending:
                         w.give(pending.pop(0))
@@ -415,6 +418,7 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
             w.stop(grace=5.0)
         bar.close()
         log.close()
+    outcomes += [Outcome(job, "not graded", "no grading worker was left to take it") for job in pending]
     return outcomes
 
 

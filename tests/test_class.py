@@ -331,7 +331,7 @@ def test_a_killed_worker_never_leaves_half_written_grades(klass, serial):
         assert after in (before["ada_solved"], {k: 0.0 for k in after}), after
         assert _scores(url, A, "ben_stub") == before["ben_stub"]
         if after == before["ada_solved"]:                     # killed before saving: reported
-            assert proc.returncode == 1 and "ada_solved/01_conv_arithmetic: failed" in out, out + err
+            assert proc.returncode == 1 and "ada_solved/01_conv_arithmetic: failed: the grading worker died" in out, out + err
         rerun = _class(klass, "autograde", A, "--students", "ada_solved", "-j", "1", "--quiet", db=url)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         assert set(_scores(url, A, "ada_solved").values()) == {0.0}
