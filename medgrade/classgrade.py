@@ -482,9 +482,9 @@ def _assignments(args) -> list[str]:
 
 
 def _url(args) -> str:
-    if args.db:
-        os.environ["COURSE_DB_URL"] = args.db        # nbgrader_config.py reads it: one gradebook
-    return args.db or os.environ.get("COURSE_DB_URL") or db_url_from_config()
+    """--db, else the gradebook nbgrader's commands use here (COURSE_DB_URL or the config's).
+    The workers get it as COURSE_DB_URL, which nbgrader_config.py reads."""
+    return args.db or db_url_from_config()
 
 
 def cmd_autograde(args) -> int:
