@@ -58,7 +58,8 @@ def postgres_server(database: str = "gradebook", fixed_port: bool = True):
     if os.geteuid() == 0:
         user = pwd.getpwnam("postgres")
         os.chown(folder, user.pw_uid, user.pw_gid)
-        as_user = ["runuser", "-u", "postgres", "--"]
+        runuser = shutil.which("runuser", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+        as_user = [runuser or "runuser", "-u", "postgres", "--"]
 
     def run(*args: str) -> None:
         proc = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120)

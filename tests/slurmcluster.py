@@ -22,11 +22,12 @@ import time
 from pathlib import Path
 
 DAEMONS = ("slurmctld", "slurmd", "munged", "mungekey", "sbatch", "sinfo")
+SEARCH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin", "/usr/bin"])
 
 
 def missing() -> str | None:
     """Why a cluster cannot start here, or None."""
-    absent = [d for d in DAEMONS if not shutil.which(d)]
+    absent = [d for d in DAEMONS if not shutil.which(d, path=SEARCH)]
     if absent:
         return f"Slurm is not installed ({', '.join(absent)} missing; Debian: slurmctld slurmd slurm-client munge)"
     if os.geteuid() != 0:
@@ -110,7 +111,7 @@ def slurm_cluster(start_timeout: float = 60.0):
     folder.chmod(0o755)
     (folder / "munge").chmod(0o755)
     conf.write_text(_config(folder, node, _free_ports(2)))
-    env = dict(os.environ, SLURM_CONF=str(conf))
+    env = dict(os.environ, SLURM_CONF=str(conf), PATH=SEARCH)
 
     def run(*args: str) -> None:
         proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
@@ -138,7 +139,7 @@ def slurm_cluster(start_timeout: float = 60.0):
             time.sleep(0.25)
         if state != "idle":
             raise RuntimeError(f"the Slurm node stayed {state or 'unreachable'!r} for {start_timeout:g} s")
-        yield {"SLURM_CONF": str(conf)}
+        yield {"SLURM_CONF": str(conf), "PATH": SEARCH}
     finally:
         daemons = [p for name in ("slurmd", "slurmctld", "munged") if (p := _pid(folder / f"{name}.pid"))]
         for pid in daemons + _job_processes(conf):
