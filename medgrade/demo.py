@@ -8,8 +8,9 @@ the solutions; ``ben_stub``: the untouched release; ``cyd_buggy``: the
 solutions with realistic bugs from ``tests/mutants``), plus any notebook
 given with ``--add``, then runs the real ``nbgrader autograde`` (on K parallel
 workers, as ``./course class autograde`` does), ``generate_feedback`` and
-``export`` against the course's gradebook and prints the grade table. Every argument is checked before anything is
-written, so a bad argument never touches the gradebook.
+``export`` against the course's gradebook and prints the grade table. Every
+argument is checked before anything is written, so a bad argument never
+touches the gradebook.
 """
 from __future__ import annotations
 
@@ -21,8 +22,8 @@ import sys
 import time
 from pathlib import Path
 
-from .classgrade import (ClassError, check_gradebook, db_url_from_config, default_workers, plan,
-                         prepare_gradebook, run_jobs)
+from .classgrade import (DEFAULT_TIMEOUT, ClassError, check_gradebook, db_url_from_config, default_workers,
+                         plan, prepare_gradebook, run_jobs)
 from .notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
@@ -120,7 +121,7 @@ def autograde(chosen, workers: int | None) -> None:
     prepare_gradebook(url, chosen, jobs)
     workers = workers or default_workers()
     t = time.time()
-    outcomes = rejected + run_jobs(jobs, workers, url, timeout=900.0,
+    outcomes = rejected + run_jobs(jobs, workers, url, timeout=DEFAULT_TIMEOUT,
                                    log_path=course_root() / "autograde.log", progress=False)
     failed = [o for o in outcomes if o.status != "graded"]
     if failed:
