@@ -27,6 +27,7 @@ import pytest
 from medgrade import classgrade, clusterjobs
 from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, is_answer_cell
+from tests.helpers import copy_course, require
 from tests.mutants import apply, demo_mutants, mutants_of
 
 pytestmark = pytest.mark.slow
@@ -96,10 +97,7 @@ def _sqlite(course: Path, name: str) -> str:
 @pytest.fixture(scope="module")
 def klass(tmp_path_factory) -> Path:
     """The class's course folder: assignments generated into fresh.db, submissions in place."""
-    course = tmp_path_factory.mktemp("class")
-    for name in ("source", "release", "solutions", "tests"):
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = copy_course(tmp_path_factory.mktemp("class"))
     for a in (A, B):
         proc = _nbgrader(course, "generate_assignment", a, "--force", db=_sqlite(course, "fresh.db"))
         assert proc.returncode == 0, proc.stderr
@@ -182,21 +180,13 @@ def test_parallel_runs_record_what_a_serial_run_records(klass, serial):
         assert _export(klass, url, f"parallel{run}.csv") == reference_csv, f"run {run}"
 
 
-def _require(reason: str | None) -> None:
-    """A real server the test needs: missing on a workstation is a skip, in CI a failure."""
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}: ./course test installs Debian's packages when it runs as root")
-        pytest.skip(reason)
-
-
 def test_postgresql_gradebook_records_what_sqlite_records(klass, serial):
     """The class into a real PostgreSQL server: the serial run's gradebook and export. One more
     student knows the gradebook's address and tries to give itself manual scores from its
     notebook: the server listens on a fixed port, as database servers do, which student code
     cannot reach, so no manual score appears and nobody's grade moves."""
     from tests.pgserver import postgres_server, server_bin
-    _require(None if server_bin() else "PostgreSQL is not installed (Debian: apt-get install postgresql)")
+    require(None if server_bin() else "PostgreSQL is not installed (Debian: apt-get install postgresql)")
     (students, rows), reference_csv = serial
     with postgres_server() as url:
         for a in (A, B):
@@ -254,8 +244,8 @@ def test_slurm_job_array_grades_each_group_into_postgresql(klass, serial, tmp_pa
     course folder every node would see; the grades are the serial run's."""
     from tests.pgserver import postgres_server, server_bin
     from tests.slurmcluster import missing, slurm_cluster
-    _require(None if server_bin() else "PostgreSQL is not installed")
-    _require(missing())
+    require(None if server_bin() else "PostgreSQL is not installed")
+    require(missing())
     course = tmp_path / "course"                   # two students: one per array task
     course.mkdir()
     for name in ("source", "release", "solutions", "tests"):

@@ -25,6 +25,7 @@ import pytest
 from medgrade import assignments
 from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
+from tests.helpers import copy_course, require
 from tests.mutants import demo_mutants
 
 pytestmark = pytest.mark.slow
@@ -66,10 +67,7 @@ def _warning_submission(assignment: str, folder: Path) -> Path:
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def course(request, tmp_path_factory):
     assignment = request.param
-    course = tmp_path_factory.mktemp(f"course-{assignment}")
-    for name in ("source", "release", "solutions", "tests"):
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = copy_course(tmp_path_factory.mktemp(f"course-{assignment}"))
     extra = tmp_path_factory.mktemp("extra")
     adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
     # one grading worker: the test workers already run one demo per core
@@ -199,3 +197,41 @@ def test_demo_rejects_bad_input_and_keeps_the_gradebook(course, tmp_path, args, 
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 1 and message in errors[0], proc.stderr
     assert _digest(course / "gradebook.db") == before
+
+
+@pytest.mark.parametrize("course", ASSIGNMENTS[:1], indirect=True)
+def test_student_and_instructor_paths_in_a_browser(course):
+    """JupyterLab on the demo's course folder, driven in Debian's Chromium (tests/ui): the
+    student's path, the instructor's, the feedback; then a test that fails on purpose, which
+    must leave its step screenshots and its trace. Playwright never downloads a browser."""
+    from tests import browser
+    course, _, a = course
+    require(browser.missing())
+    assert a == browser.ASSIGNMENT
+    output = browser.REPORTS / "browser"
+    shutil.rmtree(output, ignore_errors=True)
+    output.mkdir(parents=True)
+    log = output / "jupyterlab.log"
+    expect = browser.expected_scores(course)
+    specs = [p for p in (browser.UI / "specs").glob("*.spec.ts") if p.stem not in ("screenshots.spec", "selfcheck.spec")]
+    planned = sum(len(re.findall(r"^test\(", p.read_text(), re.M)) for p in specs)
+    with browser.jupyter_lab(course, log) as url:
+        proc, downloaded = browser.playwright(url, course, output / "results", "--project=course",
+                                              expect=expect, capture=True)
+        shown = proc.stdout + proc.stderr
+        assert proc.returncode == 0 and f"{planned} passed" in shown, (
+            f"browser tests failed; screenshots and traces in {output / 'results'}\n{shown[-6000:]}\n"
+            f"JupyterLab's log:\n{log.read_text()[-2000:]}")
+        assert re.search(r"browser: Chromium \d+\.", shown), "the browser's version is not logged"
+        assert not re.search(r"^\s*\d+ (skipped|flaky|failed|interrupted|did not run)", shown, re.M), shown[-3000:]
+        assert downloaded == [], f"Playwright downloaded a browser: {downloaded}"
+
+        failing = output / "selfcheck"
+        proc, downloaded = browser.playwright(url, course, failing, "--project=selfcheck", expect=expect,
+                                              capture=True, COURSE_UI_SELFCHECK="1")
+    assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout[-3000:]
+    assert downloaded == []
+    kept = {p.name for p in failing.rglob("*") if p.is_file()}
+    assert {"step-01-the-launcher-is-there.png", "step-02-a-text-that-is-not-there.png",
+            "test-failed-1.png", "trace.zip"} <= kept, kept
+    shutil.rmtree(failing)

@@ -9,7 +9,6 @@ no process a submission started, no file outside its folder, no ``.hypothesis``.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from medgrade import ASPECTS, assignments, sandbox
 from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission, submission_cells
+from tests.helpers import copy_course
 from tests.mutants import apply, demo_mutants, mutants_of
 from tests.conftest import load_notebook
 from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, PORT, SCENARIOS, VANDAL_MARK, expected_points,
@@ -145,12 +145,8 @@ def test_five_gradings_give_one_score_vector(kind):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    course = tmp_path_factory.mktemp("redteam-course")
-    for name in ("source", "release", "solutions", "tests"):
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
     # a hanging visible test waits for the kernel's cell timeout: shorter here than in the course
-    config = (ROOT / "nbgrader_config.py").read_text() + "\nc.Execute.timeout = 10\n"
-    (course / "nbgrader_config.py").write_text(config)
+    course = copy_course(tmp_path_factory.mktemp("redteam-course"), config_extra="\nc.Execute.timeout = 10\n")
     extra = tmp_path_factory.mktemp("redteam-submissions")
     adds = []
     for s in SCENARIOS:
@@ -210,11 +206,7 @@ def test_feedback_shows_the_failure_and_never_the_checking_code(batch):
 def test_a_broken_submission_does_not_stop_the_batch(tmp_path):
     """Not JSON, an empty file, a huge file beside a good notebook: the batch goes on, the
     readable ones are graded in full, the broken one is named in nbgrader's report."""
-    course = tmp_path / "course"
-    course.mkdir()
-    for name in ("source", "release", "solutions"):
-        shutil.copytree(ROOT / name, course / name, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "nbgrader_config.py", course)
+    course = copy_course(tmp_path / "course", parts=("source", "release", "solutions"))
     env = tool_env(MEDGRADE_COURSE_ROOT=str(course))
 
     def nbgrader(*args):

@@ -1,0 +1,30 @@
+"""What several test modules need: a copy of the course to write in, and a rule for missing servers."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from medgrade.notebook import PACKAGE_ROOT as ROOT
+
+PARTS = ("source", "release", "solutions", "tests")
+
+
+def copy_course(dest: Path, parts=PARTS, config_extra: str = "") -> Path:
+    """The course's notebooks (and the mutants the demo uses) and its nbgrader_config.py in ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "node_modules")
+    for name in parts:
+        shutil.copytree(ROOT / name, dest / name, ignore=ignore)
+    (dest / "nbgrader_config.py").write_text((ROOT / "nbgrader_config.py").read_text() + config_extra)
+    return dest
+
+
+def require(reason: str | None) -> None:
+    """A real server or program a test needs: missing on a workstation is a skip, in CI a failure."""
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: ./course test installs Debian's packages when it runs as root")
+        pytest.skip(reason)
