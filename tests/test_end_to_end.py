@@ -15,6 +15,7 @@ import html as html_module
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -235,3 +236,22 @@ def test_student_and_instructor_paths_in_a_browser(course):
     assert {"step-01-the-launcher-is-there.png", "step-02-a-text-that-is-not-there.png",
             "test-failed-1.png", "trace.zip"} <= kept, kept
     shutil.rmtree(failing)
+
+
+@pytest.mark.parametrize("course", ASSIGNMENTS[:1], indirect=True)
+def test_screenshots_command_pictures_what_students_see(course, tmp_path, capsys):
+    """`./course screenshots` on the demo's course: PNG files of a released notebook, its first
+    task, a student's feedback and the counterexample in it."""
+    from tests import browser
+    course, _, _ = course
+    require(browser.missing())
+    out = tmp_path / "shots"
+    assert browser.main(["screenshots", "--course", str(course), "--out", str(out)]) == 0, capsys.readouterr()
+    pictures = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    assert sorted(pictures) == ["feedback.png", "feedback_counterexample.png", "released_notebook.png",
+                                "released_task.png"]
+    for name, data in pictures.items():
+        assert data[:8] == b"\x89PNG\r\n\x1a\n", name
+        width, height = struct.unpack(">II", data[16:24])
+        assert width >= 1000 and height >= 900 and len(data) > 50_000, (name, width, height, len(data))
+    assert str(out / "released_notebook.png") in capsys.readouterr().out
