@@ -34,6 +34,7 @@ UI = ROOT / "tests" / "ui"
 ASSIGNMENT = "01_conv_arithmetic"          # the cheapest chapter: its whole notebook validates in seconds
 CHROMIUM = ("/usr/bin/chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell", "/usr/bin/chromium")
 REPORTS = ROOT / "reports"
+PLAYWRIGHT_TIMEOUT = 900            # seconds; the config's globalTimeout stops the tests well before
 
 
 class BrowserError(Exception):
@@ -139,13 +140,26 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90):
             time.sleep(0.3)
         yield url
     finally:
+        kernels = _children(proc.pid)      # kernels run in sessions of their own
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, sig)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(wait)
                 break
+        for pid in kernels:                # the server shuts them down; one it could not is killed
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(state, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def playwright(url: str, course: Path, output: Path, *args: str, expect: dict | None = None,
@@ -161,10 +175,21 @@ def playwright(url: str, course: Path, output: Path, *args: str, expect: dict | 
     env = dict(os.environ, COURSE_UI_URL=url, COURSE_UI_ROOT=str(course), COURSE_UI_OUTPUT=str(output),
                COURSE_UI_EXPECT=str(expect_file), COURSE_CHROMIUM=chromium() or "",
                PLAYWRIGHT_BROWSERS_PATH=str(browsers), PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD="1", **extra_env)
-    env.pop("CI", None)       # Galata's reporter choice follows CI; the config sets its own
     try:
-        proc = subprocess.run([str(modules / ".bin" / "playwright"), "test", *args], cwd=UI, env=env,
-                              capture_output=capture, text=True)
+        pipe = subprocess.PIPE if capture else None
+        runner = subprocess.Popen([str(modules / ".bin" / "playwright"), "test", *args], cwd=UI, env=env,
+                                  stdout=pipe, stderr=pipe, text=True, start_new_session=True)
+        try:
+            out, err = runner.communicate(timeout=PLAYWRIGHT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(runner.pid, signal.SIGKILL)        # Playwright and the browsers it started
+            out, err = runner.communicate()
+            err = (err or "") + f"\nPlaywright ran past {PLAYWRIGHT_TIMEOUT} s and was stopped\n"
+            runner.returncode = 124
+        except BaseException:                             # Ctrl+C: its own session would not get it
+            os.killpg(runner.pid, signal.SIGKILL)
+            raise
+        proc = subprocess.CompletedProcess(runner.args, runner.returncode, out, err)
         downloaded = sorted(str(p.relative_to(browsers)) for p in browsers.rglob("*"))
     finally:
         shutil.rmtree(browsers, ignore_errors=True)

@@ -11,6 +11,7 @@ module.exports = {
   reporter: [['list']],
   globalSetup: require.resolve('./global-setup'),
   timeout: 180000,                          // Validate runs the whole notebook on the server
+  globalTimeout: 600000,
   expect: { timeout: 30000 },
   workers: 1,
   retries: 0,
