@@ -53,6 +53,13 @@ def write_script(path: str | os.PathLike, functions: Iterable[Callable], header:
     return path
 
 
+# Failures of the launch, not of the script, after which torchrun starts again (at most 3 runs):
+# the free port taken by another program before torchrun bound it; and a rank of torch 2.14 on
+# gloo aborting while the interpreter exits after the script finished (a C++ thread still
+# joinable: "terminate called without an active exception", SIGABRT), seen once in five runs.
+_RETRY_ON = ("EADDRINUSE", "address already in use", "terminate called without an active exception")
+
+
 def torchrun(script: str | os.PathLike, nproc: int = 2, args: Iterable[str] = (),
              env: dict[str, str] | None = None, timeout: float = 120.0, echo: bool = True) -> str:
     """Run ``torchrun --nproc_per_node=<nproc> --master_port=<a free port> <script> <args>``.
@@ -61,9 +68,24 @@ def torchrun(script: str | os.PathLike, nproc: int = 2, args: Iterable[str] = ()
     process per rank with RANK, LOCAL_RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT set, and
     stops all ranks when one fails. The launcher runs in a session of its own; when it ends
     (or at the timeout) everything it started is killed, so no rank outlives the call.
-    Returns the combined output (printed as well when ``echo``); raises RuntimeError when the
-    launch fails or times out.
+    Returns the combined output (printed as well when ``echo``); raises RuntimeError with the
+    output's end when the launch fails or times out. A launch that failed for the reasons in
+    ``_RETRY_ON`` is started again.
     """
+    for _ in range(3):
+        returncode, output = _launch(script, nproc, args, env, timeout)
+        if returncode == 0 or not any(sign in output for sign in _RETRY_ON):
+            break
+    if echo:
+        print(output, end="")
+    if returncode != 0:
+        raise RuntimeError(f"torchrun exited with code {returncode}\n{output[-3000:]}")
+    return output
+
+
+def _launch(script, nproc: int, args: Iterable[str], env: dict[str, str] | None,
+            timeout: float) -> tuple[int, str]:
+    """One torchrun on a free port: its exit code and its combined output."""
     command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={nproc}",
                "--master_addr=127.0.0.1", f"--master_port={free_port()}", str(script), *map(str, args)]
     full_env = dict(os.environ)
@@ -84,11 +106,7 @@ def torchrun(script: str | os.PathLike, nproc: int = 2, args: Iterable[str] = ()
         raise RuntimeError(f"torchrun did not finish within {timeout:g} s; every rank was stopped\n{output}")
     finally:
         _kill_group(proc.pid)
-    if echo:
-        print(output, end="")
-    if proc.returncode != 0:
-        raise RuntimeError(f"torchrun exited with code {proc.returncode}")
-    return output
+    return proc.returncode, output
 
 
 def _kill_group(pgid: int) -> None:
