@@ -20,7 +20,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import urllib.request
 from pathlib import Path
 
 from medgrade.notebook import PACKAGE_ROOT as ROOT
+from medimg.launch import free_port
 
 UI = ROOT / "tests" / "ui"
 ASSIGNMENT = "01_conv_arithmetic"          # the cheapest chapter: its whole notebook validates in seconds
@@ -99,12 +99,6 @@ def expected_scores(course: Path, assignment: str = ASSIGNMENT) -> dict:
                 "scores": {s.student.id: s.score for s in a.submissions}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def jupyter_lab(course: Path, log: Path, timeout: float = 90):
     """JupyterLab serving ``course`` on a free local port; yields its URL; everything it
@@ -115,7 +109,7 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90):
     (state / "exchange").mkdir()
     # nbgrader's assignment list wants a writable exchange; the course's own config stays in `course`
     (state / "config" / "nbgrader_config.py").write_text(f"c.Exchange.root = {str(state / 'exchange')!r}\n")
-    port = _free_port()
+    port = free_port()
     env = tool_env(COURSE_UI_PORT=str(port), COURSE_UI_ROOT=str(course), COURSE_UI_STATE=str(state / "workspaces"),
                    JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
                    MEDGRADE_COURSE_ROOT=str(course))

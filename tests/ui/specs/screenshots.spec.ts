@@ -5,7 +5,7 @@ import * as path from 'path';
 
 import { ASSIGNMENT, COURSE, EXPECTED, NOTEBOOK, cellLocator, indexOf, openFromFileBrowser, runCell } from './course';
 
-const OUT = process.env.COURSE_UI_SHOTS || path.join(__dirname, '..', 'screenshots');
+const OUT = process.env.COURSE_UI_SHOTS || path.join(__dirname, '..', '..', '..', 'reports', 'screenshots');
 
 test.use({ mockSettings: { ...galata.DEFAULT_SETTINGS }, viewport: { width: 1400, height: 1000 } });
 
