@@ -7,6 +7,11 @@ otherwise fixes its own kernel manager) in ``nbgrader_config.py``, this manager
 starts the kernel through ``python -m medgrade.sandbox``: writes only inside
 the submission's own folder and a private temporary folder, a memory cap, a
 process cap; when the kernel is shut down, everything it started is killed.
+
+The private folder is the kernel's home: IPython's profile, Matplotlib's and other
+libraries' caches and the temporary files go there, so a kernel starts the same on
+a machine whose home directory is empty (IPython creates its profile on start, and a
+confined kernel may not write in the grader's home).
 """
 from __future__ import annotations
 
@@ -36,9 +41,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         prefix = [sys.executable, "-m", "medgrade.sandbox", "--write", folder, "--write", self._sandbox_home]
         if self._sandbox_cgroup:
             prefix += ["--cgroup", self._sandbox_cgroup]
-        env = dict(kw.get("env") or os.environ)
-        env.update({"TMPDIR": self._sandbox_home, "MPLCONFIGDIR": self._sandbox_home})
-        kw["env"] = env
+        kw["env"] = dict(kw.get("env") or os.environ, **sandbox.private_home(self._sandbox_home))
         return prefix + ["--"] + list(cmd), kw
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):

@@ -161,6 +161,15 @@ def _restrict_writes(writable: list[str]) -> bool:
         os.close(ruleset)
 
 
+def private_home(home: str) -> dict[str, str]:
+    """Environment variables that point what a confined process writes for itself (IPython's
+    profile, Matplotlib's and other caches, temporary files) into ``home``, a folder it may
+    write: it then starts the same on a machine whose home directory is empty."""
+    return {"HOME": home, "TMPDIR": home, "IPYTHONDIR": os.path.join(home, ".ipython"),
+            "MPLCONFIGDIR": os.path.join(home, ".matplotlib"), "XDG_CACHE_HOME": os.path.join(home, ".cache"),
+            "XDG_CONFIG_HOME": os.path.join(home, ".config"), "JUPYTER_RUNTIME_DIR": os.path.join(home, ".runtime")}
+
+
 # ---------------------------------------------------------------- process caps
 
 def cgroup_available() -> bool:

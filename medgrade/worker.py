@@ -298,7 +298,7 @@ def serve(conn, home: str, cgroup: str | None, threads: int = 1) -> None:
     if not keep_stderr:
         sys.stderr = open(os.devnull, "w")
     os.chdir(home)
-    os.environ.update({"TMPDIR": home, "MPLCONFIGDIR": home, "MPLBACKEND": "Agg", "HOME": home})
+    os.environ.update(sandbox.private_home(home), MPLBACKEND="Agg")
     if torch.cuda.is_available():
         # The CUDA context maps much of its memory when it is created: create it before the
         # memory cap is measured and set, or the first CUDA tensor fails under the cap.

@@ -1,0 +1,40 @@
+"""The confined kernel nbgrader runs a submission in (medgrade/kernel.py)."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from medgrade import sandbox
+from medgrade.kernel import ConfinedExecute
+
+
+def _run(cells: list[str], folder):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    ConfinedExecute(timeout=60, allow_errors=True).preprocess(nb, {"metadata": {"path": str(folder)}})
+    return nb
+
+
+def _text(cell) -> str:
+    return "".join(o.get("text", "") + str(o.get("data", {}).get("text/plain", "")) + o.get("evalue", "")
+                   for o in cell.outputs)
+
+
+@pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="this kernel cannot restrict writes (no Landlock)")
+def test_the_kernel_starts_on_a_machine_whose_home_is_empty(tmp_path, monkeypatch):
+    """A fresh machine has no ~/.ipython: IPython creates its profile when the kernel starts, and
+    the confined kernel may not write in the grader's home. It gets a home of its own."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("IPYTHONDIR", "MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "JUPYTER_RUNTIME_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    nb = _run(["print('ran', 6 * 7)",
+               "import matplotlib.pyplot as plt; plt.plot([1, 2]); print('plotted')",
+               f"open({str(home / 'planted')!r}, 'w').write('x')"], submission)
+    assert [c.execution_count for c in nb.cells] == [1, 2, 3]
+    assert "ran 42" in _text(nb.cells[0]) and "plotted" in _text(nb.cells[1])
+    assert "ermission" in _text(nb.cells[2])          # the grader's home stays read-only to it
+    assert not (home / "planted").exists()
