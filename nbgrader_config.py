@@ -32,12 +32,13 @@ c.GenerateSolution.preprocessors = [
 # The kernel's own start-up warnings are not the student's business.
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.log_level=ERROR"]
 
-# Before execution: a duplicated grade cell is dropped (nbgrader's own
-# DeduplicateIds leaves metadata that stops the whole batch), edited locked
-# cells are restored, and deleted grade cells are put back.
+# Before execution the submission is rebuilt from source/ (medgrade/nbgrader_trusted.py):
+# the course's cells, metadata and kernel with the student's answers, so no metadata a
+# student edits (points, grade ids, cell types, the kernel, cell ids, a deleted or duplicated
+# grade cell) changes a score or stops the batch; cells the student added are kept as
+# ordinary cells, their markdown made safe to show. nbgrader's own steps then check it.
 c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
-    "medgrade.nbgrader_trusted.DeduplicateIds",
+    "medgrade.nbgrader_trusted.RebuildSubmission",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
@@ -50,6 +51,7 @@ c.OverwriteCells.add_missing_cells = True
 c.Autograde.autograde_preprocessors = [
     "medgrade.kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
+    "medgrade.nbgrader_trusted.SanitizeOutputs",
     "medgrade.nbgrader_trusted.TrustedScores",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
@@ -70,3 +72,17 @@ c.ConfinedExecute.run_experiments = False
 # ConfinedExecute is nbgrader's Execute with kernels started confined: writes
 # only in the submission's folder, a memory cap, a process cap, everything
 # they start killed at shutdown (medgrade/kernel.py). It reads c.Execute.
+
+# A submission is shown in the instructor's browser (formgrader) and the student's (the
+# feedback). Besides the autograde steps above, which keep only inert outputs and sanitized
+# markdown in the autograded notebook, the pages nbgrader renders sanitize again: markdown
+# through the course's allow-list (medgrade/sanitize.py), outputs through nbconvert's own
+# sanitizer (no script or widget output is written into the page).
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "medgrade.sanitize.markdown2html"}
+
+# Student ids are folder names under submitted/, and nbgrader's own formgrader pages print
+# them as they are: a folder whose name is not a plain id (markup, spaces, quotes) is never
+# graded, so it never reaches the gradebook (./course class autograde reports it).
+from medgrade.sanitize import unusable_submitted_ids  # noqa: E402
+c.CourseDirectory.student_id_exclude = ",".join(unusable_submitted_ids(os.path.dirname(os.path.abspath(__file__))))

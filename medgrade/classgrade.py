@@ -33,11 +33,13 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .notebook import NotebookError, assignment_ids, course_root, read_notebook
+from .sanitize import usable_id
 
 # Filesystems whose file locking SQLite cannot rely on (SQLite's own documentation warns
 # against network filesystems; a gradebook there can be corrupted by two writers).
@@ -203,6 +205,10 @@ def plan(assignments: list[str], students: list[str] | None, group) -> tuple[lis
             if not folder.is_dir():
                 continue                                  # this student did not submit a
             job = Job(a, student)
+            if not usable_id(student):
+                rejected.append(Outcome(job, "not graded", "the folder name is not a usable student id (letters, "
+                                        "digits and _ . @ + - only; pages print ids as they are)"))
+                continue
             path = folder / f"{a}.ipynb"
             if not path.is_file():
                 rejected.append(Outcome(job, "not graded", f"no {a}.ipynb in submitted/{student}/{a}"))
@@ -241,12 +247,17 @@ def prepare_gradebook(url: str, assignments: list[str], jobs: list[Job]) -> None
 # the workers
 
 
-def worker_main() -> int:
+def worker_main(verbose: bool = False) -> int:
     """One grading worker: jobs in on stdin, one JSON line per job out.
 
     The reply channel is a private copy of stdout: the kernels this process starts write to
-    the log, never to the channel the parent reads its results from.
+    stderr (the log with --verbose, else nowhere), never to the channel the parent reads its
+    results from. A reply carries nbgrader's own reason when a notebook fails, and with
+    ``verbose`` the whole of nbgrader's log of that notebook.
     """
+    import logging
+    import warnings
+
     replies = os.fdopen(os.dup(1), "w", buffering=1)
     requests = os.fdopen(os.dup(0), "r")
     os.dup2(2, 1)
@@ -260,11 +271,14 @@ def worker_main() -> int:
         raise KeyboardInterrupt
     signal.signal(signal.SIGTERM, stop)
 
+    import sqlalchemy.exc
+    warnings.filterwarnings("ignore", category=sqlalchemy.exc.SAWarning)   # nbgrader's, not the class's
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
     app = NbGrader()
     app.load_config_file()
     api = NbGraderAPI(config=app.config)          # the course folder is the working directory
+    api.log.setLevel(logging.INFO if verbose else logging.WARNING)     # errors are the reasons
     replies.write(json.dumps({"ready": True}) + "\n")
     for line in requests:
         request = json.loads(line)
@@ -272,30 +286,47 @@ def worker_main() -> int:
         result = api.autograde(request["assignment"], request["student"], force=True, create=False)
         if stopping:
             return 1
-        reason = "" if result["success"] else _failure_reason(result.get("error") or result.get("log") or "")
+        log = result.get("log") or ""
+        reason = "" if result["success"] else failure_reason(log + "\n" + (result.get("error") or ""))
         replies.write(json.dumps({"ok": bool(result["success"]), "reason": reason,
+                                  "review": "needs an instructor" in log,
+                                  "details": log if verbose else "",
                                   "seconds": time.monotonic() - start}) + "\n")
     return 0
 
 
-def _failure_reason(text: str) -> str:
-    """The line of nbgrader's traceback that says what went wrong."""
+def failure_reason(text: str) -> str:
+    """nbgrader's own reason from its log of a failed notebook: the last exception line of the
+    traceback it logged (its closing 'Please see the above traceback' says nothing)."""
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     for ln in reversed(lines):
         if re.match(r"^[\w.]+(Error|Exception|Interrupt)\b", ln) and "NbGraderException" not in ln:
             return ln[:300]
+    for ln in reversed(lines):
+        if ln.startswith("[ERROR]") and "Please see the" not in ln and "There was an error" not in ln:
+            return ln[len("[ERROR]"):].strip()[:300]
     return (lines[-1] if lines else "nbgrader failed")[:300]
 
 
 class Worker:
-    def __init__(self, env: dict, log):
-        self.proc = subprocess.Popen([sys.executable, "-m", "medgrade.classgrade", "_worker"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+    def __init__(self, env: dict, log, verbose: bool = False):
+        # without --verbose the worker's own output goes to a file of its own, read only if it dies
+        self.errors = log if verbose else tempfile.TemporaryFile("w+")
+        command = [sys.executable, "-m", "medgrade.classgrade", "_worker", *(["--verbose"] if verbose else [])]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      text=True, bufsize=1, env=env, cwd=course_root(),
                                      start_new_session=True)
         self.job: Job | None = None
         self.started = 0.0
         self.ready = False
+
+    def last_words(self) -> str:
+        """The end of what a worker that died wrote (without --verbose)."""
+        try:
+            self.errors.seek(0)
+            return "\n".join(self.errors.read().strip().splitlines()[-5:])
+        except (OSError, ValueError):
+            return ""
 
     def give(self, job: Job) -> None:
         self.job, self.started = job, time.monotonic()
@@ -340,8 +371,12 @@ def default_workers() -> int:
 
 
 def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: Path,
-             progress: bool = True) -> list[Outcome]:
-    """Grade every job with ``workers`` processes; a job that fails or times out is reported."""
+             progress: bool = True, verbose: bool = False) -> list[Outcome]:
+    """Grade every job with ``workers`` processes; a job that fails or times out is reported.
+
+    The log gets one line per submission (graded, failed with nbgrader's reason, timed out;
+    'for review' when an aspect waits for an instructor); ``verbose`` adds nbgrader's own log
+    of every notebook and what the workers print."""
     from tqdm import tqdm
 
     from .demo import tool_env
@@ -355,7 +390,7 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
     selector = selectors.DefaultSelector()
 
     def start_worker():
-        w = Worker(env, log)
+        w = Worker(env, log, verbose)
         pool.append(w)
         selector.register(w.proc.stdout, selectors.EVENT_READ, w)
 
@@ -368,8 +403,10 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
             w.stop()
             finish(outcome)
 
-    def finish(outcome: Outcome):
+    def finish(outcome: Outcome, details: str = ""):
         outcomes.append(outcome)
+        log.write(log_line(outcome) + "\n" + "".join(f"    {ln}\n" for ln in details.splitlines()))
+        log.flush()
         if outcome.status != "graded":
             bar.write(f"{outcome.job}: {outcome.status}: {outcome.reason}")
         bar.update(1)
@@ -391,10 +428,13 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
                 line = w.proc.stdout.readline()
                 if not line:                                   # the worker died
                     job, w.job = w.job, None
-                    retire(w, None if job is None else Outcome(job, "failed", "the grading worker died"))
+                    words = w.last_words()
+                    retire(w, None if job is None else Outcome(
+                        job, "failed", "the grading worker died" + (f": {words.splitlines()[-1][:200]}" if words else "")))
                     code = w.proc.returncode
                     if not w.ready:
-                        raise ClassError(f"a grading worker could not start (exit {code}); see {log_path}")
+                        raise ClassError(f"a grading worker could not start (exit {code})"
+                                         + (f": {words.splitlines()[-1][:300]}" if words else f"; see {log_path}"))
                     if pending:
                         start_worker()
                     continue
@@ -406,8 +446,10 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
                     w.ready = True
                 elif w.job is not None:
                     job, w.job = w.job, None
-                    finish(Outcome(job, "graded" if reply.get("ok") else "failed", str(reply.get("reason", "")),
-                                   float(reply.get("seconds", 0.0))))
+                    review = "for review: an aspect waits for an instructor" if reply.get("review") else ""
+                    finish(Outcome(job, "graded" if reply.get("ok") else "failed",
+                                   str(reply.get("reason", "")) if not reply.get("ok") else review,
+                                   float(reply.get("seconds", 0.0))), str(reply.get("details", "")))
                 if w.job is None:
                     if pending:
                         w.give(pending.pop(0))
@@ -420,6 +462,14 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
         log.close()
     outcomes += [Outcome(job, "not graded", "no grading worker was left to take it") for job in pending]
     return outcomes
+
+
+def log_line(outcome: Outcome) -> str:
+    """One line of the class log: when, who, what happened, why, how long."""
+    when = time.strftime("%Y-%m-%d %H:%M:%S")
+    why = f": {outcome.reason}" if outcome.reason else ""
+    took = f" ({outcome.seconds:.1f} s)" if outcome.seconds else ""
+    return f"{when} {outcome.job}: {outcome.status}{why}{took}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -507,13 +557,15 @@ def cmd_autograde(args) -> int:
     print(f"autograde {', '.join(assignments)}: {len(jobs)} notebook{'s' * (len(jobs) != 1)}, {used} "
           f"worker{'s' * (used != 1)}{'' if group is None else f', group {group[0]}/{group[1]}'}",
           file=sys.stderr, flush=True)
-    outcomes = run_jobs(jobs, workers, url, args.timeout, log_path, progress=not args.quiet)
+    with open(log_path, "a") as log:
+        log.writelines(log_line(o) + "\n" for o in rejected)
+    outcomes = run_jobs(jobs, workers, url, args.timeout, log_path, progress=not args.quiet, verbose=args.verbose)
     seconds = time.monotonic() - start
     outcomes += rejected
     graded = sum(o.status == "graded" for o in outcomes)
     print(class_table(url, assignments, outcomes))
     rate = f", {60 * len(jobs) / seconds:.1f} notebooks/min" if jobs and seconds > 0 else ""
-    print(f"\n{graded} of {len(outcomes)} submissions graded in {seconds:.0f} s{rate}; nbgrader's log: {log_path}")
+    print(f"\n{graded} of {len(outcomes)} submissions graded in {seconds:.0f} s{rate}; the log: {log_path}")
     bad = [o for o in outcomes if o.status != "graded"]
     for o in bad:
         print(f"  {o.job}: {o.status}: {o.reason}")
@@ -571,7 +623,8 @@ def parse_args(argv):
     q.add_argument("--group", help="only student group I of N (a cluster array task)")
     q.add_argument("--students", help="only these students (comma-separated ids)")
     q.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds one submission may take")
-    q.add_argument("--log", help="nbgrader's log (default: autograde.log in the course folder)")
+    q.add_argument("--log", help="the log, a line per submission (default: autograde.log in the course folder)")
+    q.add_argument("--verbose", action="store_true", help="the log also holds nbgrader's own log of every notebook")
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(run=cmd_autograde)
     q = sub.add_parser("table", help="print the class grade table")
@@ -591,7 +644,8 @@ def parse_args(argv):
             q.add_argument("--image", default="dl-medical-imaging:latest", help="container image with the course")
         q.set_defaults(run=fn)
     q = sub.add_parser("_worker")
-    q.set_defaults(run=lambda args: worker_main())
+    q.add_argument("--verbose", action="store_true")
+    q.set_defaults(run=lambda args: worker_main(args.verbose))
     return p.parse_args(argv)
 
 

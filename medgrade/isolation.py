@@ -20,8 +20,10 @@ from __future__ import annotations
 import atexit
 import base64
 import contextlib
+import copyreg
 import fcntl
 import io
+import json
 import math
 import multiprocessing
 import os
@@ -33,6 +35,11 @@ import tempfile
 import threading
 import time
 import weakref
+from multiprocessing import context as mp_context
+from multiprocessing import forkserver as mp_forkserver
+from multiprocessing import popen_forkserver
+from multiprocessing import spawn as mp_spawn
+from multiprocessing import util as mp_util
 from typing import Any, Callable, Iterable, Sequence
 
 from . import sandbox, wire
@@ -51,24 +58,98 @@ _PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "
 
 
 _context_lock = threading.Lock()
-_context = None
+_zygotes: dict[tuple[str, ...], "Zygote"] = {}
 
 
 def warm_up() -> None:
     """Start the zygote now (it imports torch in the background), e.g. while a kernel runs."""
-    from multiprocessing import forkserver
-    _zygote()
-    forkserver.ensure_running()
+    _zygote(()).ensure_running()
 
 
-def _zygote():
-    global _context
+class Zygote:
+    """A warm process that has imported what workers need and forks them (multiprocessing's
+    forkserver). Workers of an assignment that refuses packages' native code come from a zygote
+    of their own, which made those shared libraries unreadable before importing anything of
+    them (:func:`medgrade.worker._refuse_native_code`); every other worker comes from the
+    default one, multiprocessing's own."""
+
+    def __init__(self, refused: tuple[str, ...]):
+        from multiprocessing import forkserver
+        self.refused = refused
+        if refused:
+            self.server = forkserver.ForkServer()
+            self.server.set_forkserver_preload(["medgrade.worker", *[m for m in _PRELOAD if m != "medgrade.worker"]])
+        else:
+            multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+            self.server = forkserver._forkserver
+
+    def ensure_running(self) -> None:
+        if not self.refused:
+            return self.server.ensure_running()
+        import torch
+        schemas = []
+        for package in self.refused:
+            __import__(package)                         # its operators, as this process has them
+            schemas += [str(op) for op in torch._C._jit_get_all_schemas() if op.name.startswith(package + "::")]
+        from .worker import NATIVE_REFUSED, NATIVE_SCHEMAS
+        saved = {k: os.environ.get(k) for k in (NATIVE_REFUSED, NATIVE_SCHEMAS)}
+        os.environ.update({NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(schemas)})
+        try:
+            self.server.ensure_running()                # the zygote starts with these variables
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+
+    def process(self, **kwargs):
+        if not self.refused:
+            return multiprocessing.get_context("forkserver").Process(**kwargs)
+        self.ensure_running()
+        process = _ZygoteProcess(**kwargs)
+        process.zygote = self.refused
+        return process
+
+
+def _zygote(refused: tuple[str, ...]) -> Zygote:
     with _context_lock:
-        if _context is None:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(_PRELOAD)
-            _context = ctx
-        return _context
+        if refused not in _zygotes:
+            _zygotes[refused] = Zygote(refused)
+        return _zygotes[refused]
+
+
+class _ZygotePopen(popen_forkserver.Popen):
+    """multiprocessing's launch through a forkserver, through the given one instead of the
+    interpreter's single forkserver."""
+
+    def __init__(self, process_obj, server):
+        self.server = server
+        super().__init__(process_obj)
+
+    def _launch(self, process_obj):
+        prepared = io.BytesIO()
+        mp_context.set_spawning_popen(self)
+        try:
+            mp_context.reduction.dump(mp_spawn.get_preparation_data(process_obj._name), prepared)
+            mp_context.reduction.dump(process_obj, prepared)
+        finally:
+            mp_context.set_spawning_popen(None)
+        self.sentinel, data = self.server.connect_to_new_process(self._fds)
+        keep = os.dup(data)                             # the child watches it to see its parent alive
+        self.finalizer = mp_util.Finalize(self, mp_util.close_fds, (keep, self.sentinel))
+        with open(data, "wb", closefd=True) as out:
+            out.write(prepared.getbuffer())
+        self.pid = mp_forkserver.read_signed(self.sentinel)
+
+
+class _ZygoteProcess(mp_context.ForkServerProcess):
+    zygote: tuple[str, ...] = ()
+
+    @staticmethod
+    def _Popen(process_obj):
+        return _ZygotePopen(process_obj, _zygote(process_obj.zygote).server)
+
+    def __reduce__(self):
+        # the child is rebuilt as multiprocessing's own class: a worker imports nothing more of ours
+        return copyreg._reconstructor, (mp_context.ForkServerProcess, object, None), self.__dict__
 
 
 @contextlib.contextmanager
@@ -90,13 +171,12 @@ def _main_script_hidden():
 class Process:
     """One worker process: start, request with a deadline, kill with all it started."""
 
-    def __init__(self):
+    def __init__(self, refused: tuple[str, ...] = ()):
         self.home = tempfile.mkdtemp(prefix="medgrade-worker-")
         self.cgroup = sandbox.new_cgroup()
-        ctx = _zygote()
-        parent, child = ctx.Pipe(duplex=True)
+        parent, child = multiprocessing.Pipe(duplex=True)
         from .worker import serve
-        self.proc = ctx.Process(target=serve, args=(child, self.home, self.cgroup), daemon=True)
+        self.proc = _zygote(refused).process(target=serve, args=(child, self.home, self.cgroup), daemon=True)
         with _main_script_hidden():
             self.proc.start()
         child.close()
@@ -348,8 +428,10 @@ class Session:
     """The isolated run of one notebook: its cells, its warm worker, its budgets."""
 
     def __init__(self, cells: list[str], call_seconds: float = CALL_SECONDS,
-                 aspect_seconds: float = ASPECT_SECONDS, boot_seconds: float = BOOT_SECONDS):
+                 aspect_seconds: float = ASPECT_SECONDS, boot_seconds: float = BOOT_SECONDS,
+                 refused: tuple[str, ...] = ()):
         self.cells = list(cells)
+        self.refused = tuple(refused)          # packages whose native code its workers cannot load
         self.call_seconds, self.aspect_seconds, self.boot_seconds = call_seconds, aspect_seconds, boot_seconds
         self.worker: Process | None = None
         self.boot_failure: str | None = None
@@ -397,7 +479,7 @@ class Session:
         if self.worker is None or not self.worker.alive:
             if self.worker is not None:
                 self.restarts += 1
-            self.worker = Process()
+            self.worker = Process(self.refused)
             try:
                 reply, _ = self.worker.request({"op": "boot", "cells": self.cells},
                                                timeout=self.boot_seconds, what="your notebook's answer cells")
@@ -433,7 +515,7 @@ class Ranks:
         deadline = time.monotonic() + limit
         try:
             for env in envs:
-                process = Process()
+                process = Process(session.refused)
                 self.processes.append(process)
                 process.send({"op": "boot", "cells": session.cells, "env": env}, None, deadline,
                              "your notebook's answer cells", limit)
@@ -579,10 +661,13 @@ def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | Non
     """Grade ``aspects`` (registry entries) on the functions that ``cells`` define.
 
     Returns (aspect, points, report) in order. ``functions`` maps an aspect id
-    to the graded function's name (default: the aspect's task).
+    to the graded function's name (default: the aspect's task). The workers cannot load the
+    native code of the packages the aspects' assignments refuse (:func:`medgrade.registry.refuse_native`).
     """
+    from .registry import NATIVE_REFUSED
+    refused = tuple(sorted({p for a in aspects for p in NATIVE_REFUSED.get(a.assignment, ())}))
     results = []
-    with Session(cells, **budgets) as session:
+    with Session(cells, refused=refused, **budgets) as session:
         for a in aspects:
             session.start_aspect(a.call_seconds, a.aspect_seconds)
             fn = session.function((functions or {}).get(a.id, a.task))

@@ -17,27 +17,65 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.preprocessors import DeduplicateIds as _NbgraderDeduplicateIds
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
-from .notebook import grade_id, is_answer_cell, is_grade_cell, submission_cells
-from .scan import flags
+from .notebook import grade_id, is_answer_cell, is_grade_cell
+from .registry import ASPECTS
+from .sanitize import escape_markdown
 
 
-class DeduplicateIds(_NbgraderDeduplicateIds):
-    """nbgrader's, except that a duplicated cell loses its nbgrader metadata entirely.
-
-    nbgrader 0.9.6 leaves an empty ``nbgrader`` dict on the duplicate, which its
-    own CheckCellMetadata then rejects as an outdated schema, and that error
-    stops the whole autograde batch. The last copy keeps the grade id.
-    """
+class RebuildSubmission(NbGraderPreprocessor):
+    """The first sanitizing step: the submission rebuilt from the course's source notebook
+    (:func:`medgrade.notebook.rebuild`): only the answers are the student's, so no metadata
+    a student edits changes a score or stops the batch, and what they wrote is safe to show.
+    A student or notebook id that is not a plain name (markup in a folder name) stops this
+    notebook: nbgrader's own formgrader pages print ids as they are."""
 
     def preprocess(self, nb, resources):
-        nb, resources = super().preprocess(nb, resources)
-        for cell in nb.cells:
-            if cell.get("metadata", {}).get("nbgrader") == {}:
-                del cell.metadata["nbgrader"]
+        from .notebook import NotebookError, rebuild, source_notebook_path
+        from .sanitize import usable_id
+        info = resources.get("nbgrader", {})
+        for what in ("student", "notebook"):
+            if not usable_id(str(info.get(what, ""))):
+                if what == "student":
+                    self.forget(info)
+                raise NotebookError(f"the {what} id {str(info.get(what))[:80]!r} is not a usable id "
+                                    "(letters, digits and _ . @ + - only): not graded")
+        if not source_notebook_path(info.get("notebook", "")).is_file():
+            self.log.warning("No source notebook for %r: the submission is graded as it is", info.get("notebook"))
+            return nb, resources
+        rebuilt = rebuild(nb, info["notebook"])
+        for note in rebuilt.notes:
+            self.log.warning("%s/%s: %s", info.get("student"), info.get("notebook"), note)
+        rebuilt.nb.metadata["medgrade"] = {"notes": rebuilt.notes}
+        return rebuilt.nb, resources
+
+    def forget(self, info: dict) -> None:
+        """nbgrader has recorded the student and the submission before any preprocessor runs:
+        neither may stay in the gradebook (the student list would print the id)."""
+        from nbgrader.api import Gradebook, MissingEntry
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                gb.remove_submission(info["assignment"], info["student"])
+            except MissingEntry:
+                pass
+            try:
+                if not gb.find_student(info["student"]).submissions:
+                    gb.remove_student(info["student"])
+            except MissingEntry:
+                pass
+
+
+class SanitizeOutputs(NbGraderPreprocessor):
+    """After execution: every output a cell produced made inert (:func:`medgrade.sanitize.outputs`):
+    text, raster images and sanitized HTML; no script, widget or SVG markup reaches a page."""
+
+    def preprocess(self, nb, resources):
+        from .sanitize import notebook_outputs
+        removed = notebook_outputs(nb)
+        if removed:
+            self.log.info("Removed %d outputs that a browser could run", removed)
         return nb, resources
 
 
@@ -68,35 +106,36 @@ class TrustedScores(NbGraderPreprocessor):
             note = (f"The grader ignored files over {self.max_file_mb} MB in this submission: "
                     + ", ".join(dropped) + ".")
             self.log.warning("%s: %s", resources.get("nbgrader", {}).get("student"), note)
-            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**{note}**"))
+            nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**{escape_markdown(note, 2000)}**"))
 
     def preprocess(self, nb, resources):
-        from .isolation import grade_cells
+        from .notebook import assess_rebuilt
         from .registry import assignments
 
         self.drop_huge_files(nb, resources)
-
-        assignment = resources.get("nbgrader", {}).get("assignment")
-        table = assignments()
-        if assignment not in table:
+        info = resources.get("nbgrader", {})
+        notes = nb.metadata.pop("medgrade", {}).get("notes", [])
+        assignment = info.get("assignment")
+        if assignment not in assignments():
             self.log.warning("No checks for assignment %r: grade cells keep the kernel's output", assignment)
             return nb, resources
-        aspects = [a for task in table[assignment].values() for a in task]
-        cells = submission_cells(nb)
-        found = flags(cells, table[assignment])
-        if found:
-            self.log.warning("%s: flags for the instructor (no points are taken for them):\n  %s",
-                             resources.get("nbgrader", {}).get("student"), "\n  ".join(found))
-            nb.cells.append(nbformat.v4.new_markdown_cell(
-                "**For the instructor (no points are taken for these):**\n\n"
-                + "\n".join(f"- {line}" for line in found)))
         start = time.monotonic()
-        scores = {a.id: (points, report) for a, points, report in grade_cells(cells, aspects)}
-        self.log.info("Scored %d aspects in isolated workers in %.1f s", len(aspects), time.monotonic() - start)
+        found = assess_rebuilt(nb, assignment, notes)
+        self.log.info("Scored %d aspects in isolated workers in %.1f s", len(found.scores), time.monotonic() - start)
+        scores = {s.aspect: s for s in found.scores}
         for cell in nb.cells:
             gid = grade_id(cell)
             if is_grade_cell(cell) and not is_answer_cell(cell) and gid in scores:
-                cell.outputs = trusted_outputs(*scores[gid], cell.get("execution_count"))
+                cell.outputs = trusted_outputs(scores[gid].points, scores[gid].report, cell.get("execution_count"))
+        review = {s.aspect: s.review for s in found.scores if s.review}
+        resources.setdefault("medgrade", {})["review"] = review
+        resources["medgrade"]["comments"] = {
+            f"{ASPECTS[s.aspect].task}_answer": s.review for s in found.scores if s.review and s.points == 0}
+        summary = found.for_the_instructor()
+        if summary:
+            self.log.warning("%s/%s needs an instructor:\n  %s", info.get("student"), assignment,
+                             "\n  ".join(summary.splitlines()[1:]).strip())
+            nb.cells.append(nbformat.v4.new_markdown_cell(summary))
         return nb, resources
 
 
@@ -107,7 +146,9 @@ class SaveAutoGrades(NbGraderPreprocessor):
     run stopped, a worker out of memory) would leave some cells with the new score and the
     rest with the old one. Here either every cell of the notebook has its new score and
     comment, or none has. Same fields, same rules: the manual score is never touched, and a
-    cell is marked for manual grading when it has a manual score or no automatic one.
+    cell is marked for manual grading when it has a manual score or no automatic one, or when
+    :class:`TrustedScores` sent it for review (its answer cell reaches the grader's machinery:
+    the reason is the answer cell's comment, which formgrader and the feedback show).
     """
 
     def preprocess(self, nb, resources):
@@ -116,17 +157,24 @@ class SaveAutoGrades(NbGraderPreprocessor):
 
         info = resources["nbgrader"]
         key = (info["notebook"], info["assignment"], info["student"])
+        review = resources.get("medgrade", {}).get("review", {})
+        comments = resources.get("medgrade", {}).get("comments", {})
         with Gradebook(info["db_url"]) as gb:
             try:
                 for cell in nb.cells:
+                    gid = cell.metadata.get("nbgrader", {}).get("grade_id")
                     if utils.is_grade(cell):
-                        grade = gb.find_grade(cell.metadata.nbgrader["grade_id"], *key)
+                        grade = gb.find_grade(gid, *key)
                         grade.auto_score, _ = utils.determine_grade(cell, self.log)
-                        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                        grade.needs_manual_grade = (grade.manual_score is not None or grade.auto_score is None
+                                                    or gid in review)
                     if utils.is_solution(cell) or utils.is_task(cell):
-                        comment = gb.find_comment(cell.metadata.nbgrader["grade_id"], *key)
+                        comment = gb.find_comment(gid, *key)
                         unchanged = cell.metadata.nbgrader.get("checksum") == utils.compute_checksum(cell)
-                        comment.auto_comment = "No response." if unchanged and not utils.is_task(cell) else None
+                        comment.auto_comment = ("No response." if unchanged and not utils.is_task(cell)
+                                                else None)
+                        if gid in comments:
+                            comment.auto_comment = f"For review: {comments[gid]}"
                 gb.db.commit()
             except BaseException:
                 gb.db.rollback()

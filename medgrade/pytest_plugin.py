@@ -1,12 +1,13 @@
 """``pytest --grade PATH``: a self-learner grades their own notebooks.
 
 PATH is a notebook or a folder of them. Each notebook is scored exactly as
-``nbgrader autograde`` records it (:func:`medgrade.notebook.grade_submission`:
+``nbgrader autograde`` records it (:func:`medgrade.notebook.assess`:
 its setup and answer cells run in isolated worker processes, the checks run
 here) and every grade cell becomes one test item, ``<notebook>::<aspect>``,
 that passes with full points and fails with the check's report (the
 property that failed and the counterexample) otherwise. A table of points
-per aspect closes the run.
+per aspect closes the run, with what an instructor would be told (how the
+notebook was read, aspects that wait for review, constructs worth a look).
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from .notebook import (AspectScore, NotebookError, grade_id, grade_notebook, identify_assignment,
-                       instructor_flags, is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
+from .notebook import (AspectScore, NotebookError, assess_notebook, grade_id, identify_assignment,
+                       is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
 
 _TABLE_KEY = pytest.StashKey[list]()
 
@@ -54,10 +55,9 @@ class GradedNotebook(pytest.File):
 
     def scores(self) -> dict[str, AspectScore]:
         if self._scores is None:
-            _, scores = grade_notebook(self.path)
-            self._scores = {s.aspect: s for s in scores}
-            self.config.stash[_TABLE_KEY].append((self.path, self.assignment, scores,
-                                                  instructor_flags(self.path)))
+            found = assess_notebook(self.path)
+            self._scores = {s.aspect: s for s in found.scores}
+            self.config.stash[_TABLE_KEY].append((self.path, found))
         return self._scores
 
 
@@ -104,15 +104,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     tr = terminalreporter
     tr.section("points per aspect")
-    for path, assignment, scores, found in table:
+    for path, found in table:
+        scores = found.scores
         total = sum(s.points for s in scores)
         out_of = sum(s.max_points for s in scores)
-        tr.write_line(f"{path}  ({assignment}): {total:g} / {out_of:g}")
+        tr.write_line(f"{path}  ({found.assignment}): {total:g} / {out_of:g}")
         width = max(len(s.aspect) for s in scores)
         for s in scores:
             mark = "ok  " if s.points >= s.max_points else "LOST"
-            tr.write_line(f"  {mark} {s.aspect:<{width}}  {s.points:g} / {s.max_points:g}")
-        if found:
-            tr.write_line("  worth a look (no points are taken for these):")
-            for line in found:
-                tr.write_line(f"    {line}")
+            waits = "  (for review)" if s.review and s.points < s.max_points else ""
+            tr.write_line(f"  {mark} {s.aspect:<{width}}  {s.points:g} / {s.max_points:g}{waits}")
+        summary = found.for_the_instructor()
+        if summary:
+            for line in summary.splitlines()[1:]:
+                tr.write_line(f"  {line}")

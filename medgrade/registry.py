@@ -40,6 +40,8 @@ class Aspect:
 
 
 ASPECTS: dict[str, Aspect] = {}
+# assignment -> packages whose native code its students' workers cannot load (see refuse_native)
+NATIVE_REFUSED: dict[str, tuple[str, ...]] = {}
 NO_DEVICE = "skipped: the grading machine has no {device} device; this aspect is graded on a machine with one"
 # aspect id -> {student function: points}; weak, so a freed function's id is never reused
 _memo: dict[str, weakref.WeakKeyDictionary] = {}
@@ -87,6 +89,15 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
         return check
 
     return register
+
+
+def refuse_native(assignment: str, *packages: str) -> None:
+    """The students' code of ``assignment`` runs where the shared libraries of ``packages`` cannot
+    be loaded (``torchvision``'s operators for 14_iou_nms, whose tasks re-implement them): the
+    packages import, their operators exist without kernels, and calling one fails. A check's
+    run-time refusal and the static scan watch a worker from inside; this holds outside it
+    (see :func:`medgrade.sandbox.refuse_native`)."""
+    NATIVE_REFUSED[assignment] = tuple(sorted(set(NATIVE_REFUSED.get(assignment, ())) | set(packages)))
 
 
 def _run(body: Callable, fn: Callable, lines: list[str]) -> float:

@@ -116,6 +116,70 @@ def _restrict_connects() -> bool:
     return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(_net_ruleset), ctypes.c_uint32(0)) == 0
 
 
+_FS_READ_FILE = 1 << 2
+
+
+def native_files(package: str) -> list[str]:
+    """The shared libraries a package ships (``torchvision/_C_stable.so``), found without
+    importing it."""
+    import importlib.util
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return []
+    found = []
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        for root, _, names in os.walk(folder):
+            found += [os.path.join(root, n) for n in names if n.endswith(".so") or ".so." in n]
+    return sorted(found)
+
+
+def refuse_native(packages: list[str]) -> bool:
+    """Make the shared libraries of ``packages`` unreadable to this process and everything it
+    starts (Landlock: reading allowed everywhere except those files), so their native code
+    cannot be loaded, by import, ``torch.ops.load_library`` or ``ctypes``. Called in a zygote
+    before it imports the packages: their Python parts import without their operators."""
+    denied = {os.path.realpath(f) for p in packages for f in native_files(p)}
+    if not denied or landlock_abi() < 1 or not sys.platform.startswith("linux"):
+        return False
+    ancestors = set()
+    for path in denied:
+        folder = os.path.dirname(path)
+        while folder not in ancestors:
+            ancestors.add(folder)
+            if folder == "/":
+                break
+            folder = os.path.dirname(folder)
+    attr = ctypes.c_uint64(_FS_READ_FILE)
+    ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return False
+    try:
+        for folder in sorted(ancestors):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                # a symbolic link is reached through its target, which has its own rule
+                if entry.path in ancestors or entry.path in denied or entry.is_symlink():
+                    continue
+                try:
+                    fd = os.open(entry.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
+                except OSError:
+                    continue
+                try:
+                    rule = _PathBeneath(_FS_READ_FILE, fd)
+                    _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                                  ctypes.c_uint32(0))
+                finally:
+                    os.close(fd)
+        _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
+    finally:
+        os.close(ruleset)
+
+
 def landlock_abi() -> int:
     try:
         return max(0, _libc.syscall(_SYS_CREATE, None, ctypes.c_size_t(0), ctypes.c_uint32(1)))

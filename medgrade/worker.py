@@ -16,6 +16,7 @@ import base64
 import builtins
 import copy
 import functools
+import json
 import os
 import pickle
 import random
@@ -29,6 +30,31 @@ from . import sandbox, wire
 from .guard import guarded_call, resolve
 
 sandbox.prepare_network_rules()      # in the zygote: forked workers apply it with one system call
+
+NATIVE_REFUSED = "MEDGRADE_REFUSE_NATIVE"       # set for a zygote of workers that may not load ...
+NATIVE_SCHEMAS = "MEDGRADE_NATIVE_SCHEMAS"      # ... these packages' native code; their operators
+_declared: list = []
+
+
+def _refuse_native_code() -> None:
+    """In a zygote started with MEDGRADE_REFUSE_NATIVE (:class:`medgrade.isolation.Zygote`),
+    before it imports those packages: their shared libraries become unreadable to it and its
+    workers (:func:`medgrade.sandbox.refuse_native`), and their operators are declared without
+    a kernel, so the packages still import (torchvision registers fake kernels for its
+    operators at import) and calling an operator fails."""
+    packages = [p for p in os.environ.pop(NATIVE_REFUSED, "").split(",") if p]
+    schemas = json.loads(os.environ.pop(NATIVE_SCHEMAS, "[]") or "[]")
+    if not packages or not sandbox.refuse_native(packages):      # no Landlock: the scan still holds
+        return
+    for namespace in sorted({s.split("::", 1)[0] for s in schemas}):
+        library = torch.library.Library(namespace, "DEF")
+        for schema in schemas:
+            if schema.startswith(namespace + "::"):
+                library.define(schema.split("::", 1)[1])
+        _declared.append(library)                    # a Library undeclares its operators when freed
+
+
+_refuse_native_code()
 
 CELL_NAME = "<answer cell {}>"
 

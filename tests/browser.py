@@ -100,17 +100,18 @@ def expected_scores(course: Path, assignment: str = ASSIGNMENT) -> dict:
 
 
 @contextlib.contextmanager
-def jupyter_lab(course: Path, log: Path, timeout: float = 90):
-    """JupyterLab serving ``course`` on a free local port; yields its URL; everything it
-    started (kernels included) is stopped at the end."""
+def jupyter_lab(course: Path, log: Path, timeout: float = 90, port: int | None = None, token: str = ""):
+    """JupyterLab serving ``course`` on a free local port (or ``port``); yields its URL; everything
+    it started (kernels included) is stopped at the end. With a ``token``, the server is a normal
+    one: token login and XSRF checks on (the security tests); without, what Galata needs."""
     from medgrade.demo import tool_env
     state = Path(tempfile.mkdtemp(prefix="course-lab-"))
     (state / "config").mkdir()
     (state / "exchange").mkdir()
     # nbgrader's assignment list wants a writable exchange; the course's own config stays in `course`
     (state / "config" / "nbgrader_config.py").write_text(f"c.Exchange.root = {str(state / 'exchange')!r}\n")
-    port = free_port()
-    env = tool_env(COURSE_UI_PORT=str(port), COURSE_UI_ROOT=str(course), COURSE_UI_STATE=str(state / "workspaces"),
+    port = port or free_port()
+    env = tool_env(COURSE_UI_PORT=str(port), COURSE_UI_TOKEN=token, COURSE_UI_ROOT=str(course), COURSE_UI_STATE=str(state / "workspaces"),
                    JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
                    MEDGRADE_COURSE_ROOT=str(course))
     with open(log, "ab") as out:
@@ -124,7 +125,7 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90):
             if proc.poll() is not None:
                 raise BrowserError(f"JupyterLab exited ({proc.returncode}):\n" + log.read_text()[-2000:])
             try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2) as reply:
+                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2) as reply:
                     if reply.status == 200:
                         break
             except OSError:

@@ -454,6 +454,7 @@ def test_class_report_shows_each_aspect_and_what_the_class_lost(klass, serial, t
     assert classgrade.main(["report", A, B, "--out", str(tmp_path), "--db", url]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "class_report.html")
     page = (tmp_path / "class_report.html").read_text()
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page      # nothing in it runs
     for a in (A, B):
         png = (tmp_path / f"{a}.png").read_bytes()
         assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -31,6 +31,15 @@ PACKAGE_SOURCE_LINES = ("def check_property", "def measure_ratio", "def guarded_
                         "from ..properties import", "_FORBIDDEN_OPS")
 
 
+def reviewed(scores) -> set[str]:
+    """Aspects scored 0 because the answer reaches the grader's machinery (they wait for review)."""
+    return {s.aspect for s in scores if s.review and s.points == 0}
+
+
+def charged_aspects(scenario) -> set[str]:
+    return {a.id for a in ASPECT_LIST if a.task in scenario.charged}
+
+
 def leftovers() -> list[str]:
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if LEFTOVER_MARK in line and "ps -eo" not in line]
@@ -46,6 +55,7 @@ def test_isolated_runner_gives_the_exact_score(scenario, tmp_path, monkeypatch):
     got = {s.aspect: s.points for s in scores}
     assert got == expected_points(scenario, ASPECT_LIST), "\n".join(
         s.report for s in scores if s.points != expected_points(scenario, ASPECT_LIST)[s.aspect])
+    assert reviewed(scores) == charged_aspects(scenario)
     assert not leftovers(), "a process the submission started is still running"
     assert list(tmp_path.iterdir()) == [], "the grader's folder gained files"
     assert not (ROOT / "HACKED").exists()
@@ -66,6 +76,31 @@ def test_lost_aspects_say_why():
     assert "torchvision.nms" in reports["library_by_alias"]
     assert "asks you to write it yourself" in reports["library_by_alias"]
     assert "memory" in reports["memory_bomb"].lower()
+    machinery = "\n".join(s.report for s in _GRADED.get("dispatch_modes_off") or grade_submission(
+        submission(by_name["dispatch_modes_off"]), ASSIGNMENT))
+    assert "scored 0 for review" in machinery and "_disable_current_modes" in machinery, machinery
+
+
+def test_the_library_cannot_be_loaded_where_it_is_refused():
+    """Defence in depth, without the static reading: the answer cells of 'dispatch_modes_off'
+    (the library's NMS bound at cell time, called with torch's dispatch modes switched off)
+    graded by the workers alone. Where 14's workers cannot load torchvision's operator library
+    the call fails; the same cells in a worker that can load it earn the NMS points."""
+    from medgrade import registry
+    from medgrade.isolation import grade_cells
+    from medgrade.notebook import rebuild
+    cells = submission_cells(rebuild(submission(next(s for s in SCENARIOS if s.name == "dispatch_modes_off")),
+                                     ASSIGNMENT).nb)
+    nms = [ASPECTS[a] for a in ("nms_correct", "nms_edge_cases")]
+    assert registry.NATIVE_REFUSED[ASSIGNMENT] == ("torchvision",)
+    refused = {a.id: points for a, points, _ in grade_cells(cells, nms)}
+    assert refused == {"nms_correct": 0.0, "nms_edge_cases": 0.0}
+    try:
+        registry.NATIVE_REFUSED[ASSIGNMENT] = ()
+        allowed = {a.id: points for a, points, _ in grade_cells(cells, nms)}
+    finally:
+        registry.NATIVE_REFUSED[ASSIGNMENT] = ("torchvision",)
+    assert allowed == {"nms_correct": 3.0, "nms_edge_cases": 2.0}, "the attack itself no longer works"
 
 
 @pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="this kernel cannot restrict writes (no Landlock)")
@@ -161,21 +196,28 @@ def batch(tmp_path_factory):
     return course
 
 
-def _gradebook(course: Path) -> dict[str, dict[str, float]]:
+def _gradebook(course: Path, manual: bool = False) -> dict[str, dict]:
+    """student -> aspect -> score (or, with ``manual``, whether nbgrader asks for manual grading)."""
     from nbgrader.api import Gradebook
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in gb.students:
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
-            out[student.id] = {g.name: float(g.score) for g in nb.grades if g.cell.name in ASPECTS}
+            out[student.id] = {g.name: g.needs_manual_grade if manual else float(g.score)
+                               for g in nb.grades if g.cell.name in ASPECTS}
     return out
 
 
 @pytest.mark.slow
 def test_nbgrader_gives_every_scenario_its_exact_score(batch):
-    table = _gradebook(batch)
+    table, manual = _gradebook(batch), _gradebook(batch, manual=True)
     for s in SCENARIOS:
-        assert table[f"rt{s.number:02d}"] == expected_points(s, ASPECT_LIST), s.name
+        student = f"rt{s.number:02d}"
+        assert table[student] == expected_points(s, ASPECT_LIST), s.name
+        # what reaches the machinery scores 0 and waits in formgrader for an instructor
+        assert charged_aspects(s) <= {a for a, waits in manual[student].items() if waits}, s.name
+        if not s.charged:
+            assert not any(manual[student].values()), s.name
     full = sum(a.points for a in ASPECT_LIST)
     assert sum(table["ada_solved"].values()) == full          # other students untouched
     assert sum(table["ben_stub"].values()) == 0

@@ -3,7 +3,10 @@ solved 14_iou_nms notebook (so it runs when the notebook's definitions run, and 
 redefine any function), or as an edit of the notebook's cells.
 
 ``loses`` lists the aspects the submission must score 0 on; every other aspect keeps
-its full points. A scenario marked ``kernel_hangs`` makes a visible test hang in the
+its full points. ``charged`` lists the tasks whose aspects score 0 because their answer
+cells reach the grader's machinery (medgrade/scan.py): those wait for an instructor's
+review (nbgrader's manual grading). ``cell`` names the answer cell the code is appended to
+(default: the last one). A scenario marked ``kernel_hangs`` makes a visible test hang in the
 notebook's own kernel too (nbgrader's run of it then waits for the cell timeout).
 """
 from __future__ import annotations
@@ -28,6 +31,9 @@ class Scenario:
     loses: tuple[str, ...] = ()
     edit: str = ""            # a named notebook edit (see edited())
     kernel_hangs: bool = False
+    charged: tuple[str, ...] = ()     # tasks scored 0 for review: the machinery reached
+    cell: str = ""            # the answer cell (grade id) the code is appended to; default the last
+    also: tuple[tuple[str, str], ...] = ()      # (answer cell, code) appended to other cells
     why: str = field(default="", compare=False)
 
 
@@ -35,6 +41,8 @@ class Scenario:
 # targets the three functions nothing else calls: generalized_box_iou (G, 2 points),
 # batched_nms (B, 2 points) and soft_nms (S, 2 points).
 G, B, S = "generalized_box_iou_correct", "batched_nms_correct", "soft_nms_correct"
+NMS = ("nms_correct", "nms_edge_cases", "nms_speed")
+EVERY = ("box_area_correct", "box_iou_correct", "box_iou_speed", G, *NMS, B, S)
 
 _WRONG_G = """
 def generalized_box_iou(boxes1, boxes2):
@@ -61,7 +69,7 @@ def batched_nms(boxes, scores, idxs, iou_threshold):
 
 def generalized_box_iou(boxes1, boxes2):
     return torch.zeros(len(boxes1), len(boxes2), dtype=boxes1.dtype).as_subclass(LyingTensor)
-""", loses=(G, B)),
+""", loses=(G, B, S), charged=("batched_nms", "generalized_box_iou", "soft_nms")),
 
     Scenario(2, "patched_comparisons", """
 import numpy.testing
@@ -70,7 +78,7 @@ torch.equal = lambda *a, **k: True
 torch.testing.assert_close = lambda *a, **k: None
 numpy.testing.assert_allclose = lambda *a, **k: None
 numpy.allclose = lambda *a, **k: True
-""" + _WRONG_G, loses=(G,)),
+""" + _WRONG_G, loses=(G, S), charged=("generalized_box_iou", "soft_nms")),
 
     Scenario(3, "ipython_tricks", """
 try:
@@ -82,7 +90,7 @@ try:
     sys.displayhook = lambda value: print(1.0)
 except Exception:
     pass
-""" + _WRONG_G, loses=(G,)),
+""" + _WRONG_G, loses=(G, S), charged=("generalized_box_iou", "soft_nms")),
 
     Scenario(4, "process_death", """
 import ctypes, os, signal
@@ -95,7 +103,7 @@ def batched_nms(boxes, scores, idxs, iou_threshold):
 
 def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
     ctypes.string_at(0)
-""", loses=(G, B, S)),
+""", loses=(G, B, S), charged=("batched_nms", "generalized_box_iou", "soft_nms")),
 
     Scenario(5, "base_exceptions", """
 def generalized_box_iou(boxes1, boxes2):
@@ -147,7 +155,7 @@ def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
             os.setsid()
             os.execvp("sleep", ["sleep", "{LEFTOVER_MARK}"])
     return _soft_nms(boxes, scores, sigma, score_threshold)
-""", loses=(B,), kernel_hangs=True),
+""", loses=(B, S), charged=("batched_nms", "soft_nms"), kernel_hangs=True),
 
     Scenario(9, "snooping", """
 import gc, glob, os, sys
@@ -166,7 +174,7 @@ def generalized_box_iou(boxes1, boxes2):
     secrets = [open(p, errors="ignore").read(200) for p in glob.glob("/proc/self/environ")]
     secrets += [v for k, v in os.environ.items() if "EXPECT" in k]
     return found if found is not None else torch.zeros(len(boxes1), len(boxes2), dtype=boxes1.dtype)
-""", loses=(G,)),
+""", loses=(G, S), charged=("generalized_box_iou", "soft_nms")),
 
     Scenario(10, "writes_outside", """
 import os, pathlib
@@ -227,7 +235,7 @@ _ns = {}
 exec("import importlib; _library = importlib.import_module('torchvision.ops').generalized_box_iou", _ns)
 def generalized_box_iou(boxes1, boxes2):
     return _ns["_library"](boxes1, boxes2)
-""", loses=("nms_correct", "nms_edge_cases", "nms_speed", B, G)),
+""", loses=(*NMS, B, G, S), charged=("batched_nms", "generalized_box_iou", "nms", "soft_nms")),
 
     Scenario(13, "hard_coded_visible_tests", """
 _visible = {}
@@ -245,7 +253,7 @@ torch.manual_seed(0)
 random.seed(0)
 torch.randn = lambda *a, **k: torch.zeros(*a, **{x: y for x, y in k.items() if x != "generator"})
 torch.rand = lambda *a, **k: torch.zeros(*a, **{x: y for x, y in k.items() if x != "generator"})
-""" + _WRONG_G, loses=(G,)),
+""" + _WRONG_G, loses=(G, S), charged=("generalized_box_iou", "soft_nms")),
 
     Scenario(15, "mutation_and_global_state", """
 torch.set_grad_enabled(False)
@@ -285,7 +293,7 @@ def nms(boxes, scores, iou_threshold):
     out = torch.tensor(keep, dtype=torch.int64, device=boxes.device)
     _memo[key] = out
     return out.clone()
-""", loses=("nms_speed",)),
+""", loses=(*NMS, B, S), charged=("batched_nms", "nms", "soft_nms")),
 
     Scenario(17, "edited_grade_cells", edit="grade_cells", loses=()),
 
@@ -297,6 +305,45 @@ _rank = subprocess.Popen([sys.executable, "-c",
     "s.bind(('127.0.0.1', {PORT})); s.listen()\\\\n"
     "time.sleep({LEFTOVER_MARK})"], start_new_session=True)
 """, loses=()),
+
+    # the grader's machinery reached from an answer cell: the library's NMS bound at cell time
+    # and called with torch's dispatch modes switched off, where the run-time recorder lives
+    Scenario(19, "dispatch_modes_off", """
+from torch.utils._python_dispatch import _disable_current_modes
+_library_nms = torch.ops.torchvision.nms
+
+def nms(boxes, scores, iou_threshold):
+    with _disable_current_modes():
+        return _library_nms(boxes, scores, iou_threshold)
+""", cell="nms_answer", loses=(*NMS, B), charged=("batched_nms", "nms")),
+
+    # the same, hidden: names decoded and computed, reached through vars() and getattr, and kept in
+    # the cheapest task's cell; the task that profits only calls a helper
+    Scenario(20, "hidden_machinery", """
+import base64 as _codec
+_dispatch = __import__(_codec.b64decode("dG9yY2gudXRpbHMuX3B5dGhvbl9kaXNwYXRjaA==").decode(), fromlist=["_"])
+_quiet = getattr(_dispatch, "".join(["_disable", "_current", "_modes"]))
+_operators = vars(torch)["o" + "ps"]
+
+def _fast_nms(boxes, scores, threshold):
+    with _quiet():
+        return getattr(getattr(_operators, "torch" + "vision"), "nms")(boxes, scores, threshold)
+""", cell="box_area_answer", also=(("nms_answer", """
+def nms(boxes, scores, iou_threshold):
+    return _fast_nms(boxes, scores, iou_threshold)
+"""),), loses=EVERY,
+             charged=("box_area", "box_iou", "generalized_box_iou", "nms", "batched_nms", "soft_nms")),
+
+    # tracing and the grading package from inside one task's function: that task only
+    Scenario(21, "tracing_the_grader", """
+import sys as _sys
+
+def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
+    _sys.setprofile(lambda frame, event, arg: None)
+    import medgrade.worker as _w
+    _w._same = lambda a, b: True
+    return _w
+""", loses=(S,), charged=("soft_nms",)),
 ]
 
 
@@ -326,8 +373,10 @@ def submission(scenario: Scenario):
     """The scenario's notebook: the solved notebook with its code or edit."""
     nb = copy.deepcopy(load_notebook("solutions", ASSIGNMENT))
     if scenario.code:
-        last = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")][-1]
-        last.source = last.source.rstrip() + "\n\n" + scenario.code.strip() + "\n"
+        answers = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
+        for cell, code in ((scenario.cell, scenario.code), *scenario.also):
+            target = next(c for c in answers if grade_id(c) == cell) if cell else answers[-1]
+            target.source = target.source.rstrip() + "\n\n" + code.strip() + "\n"
     if scenario.edit:
         nb = edited(nb, scenario.edit)
     return nb

@@ -3,7 +3,9 @@
 Read by ``jupyter lab --config``; ``tests/browser.py`` starts the server with the variables
 below. What ``jupyterlab.galata.configure_jupyter_server`` does, without its temporary files:
 Galata's in-page helpers, no token or XSRF check (the server listens on 127.0.0.1 only,
-for the length of one test run), and nothing fetched from the network.
+for the length of one test run), and nothing fetched from the network. With COURSE_UI_TOKEN
+set (the security tests), the server is an instructor's ordinary one: a token to log in
+with, and XSRF checks on.
 """
 import os
 from pathlib import Path
@@ -18,9 +20,9 @@ c.ServerApp.port_retries = 0
 c.ServerApp.open_browser = False
 c.ServerApp.allow_root = True                # CI runs as root
 c.ServerApp.root_dir = os.environ["COURSE_UI_ROOT"]
-c.IdentityProvider.token = ""
+c.IdentityProvider.token = os.environ.get("COURSE_UI_TOKEN", "")
 c.ServerApp.password = ""
-c.ServerApp.disable_check_xsrf = True
+c.ServerApp.disable_check_xsrf = not c.IdentityProvider.token
 
 c.LabServerApp.extra_labextensions_path = str(Path(jupyterlab.__file__).parent / "galata")
 c.LabApp.expose_app_in_browser = True

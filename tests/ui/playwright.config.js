@@ -34,7 +34,8 @@ module.exports = {
     actionTimeout: 30000,
   },
   projects: [
-    { name: 'course', testIgnore: /(screenshots|selfcheck)\.spec/ },
+    { name: 'course', testIgnore: /(screenshots|selfcheck|untrusted)\.spec/ },
+    { name: 'untrusted', testMatch: /untrusted\.spec/ },
     { name: 'screenshots', testMatch: /screenshots\.spec/ },
     { name: 'selfcheck', testMatch: /selfcheck\.spec/ },
   ],
