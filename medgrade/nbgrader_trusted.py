@@ -1,15 +1,18 @@
-"""The autograde step that records scores computed outside the student's kernel.
+"""The course's steps of ``nbgrader autograde`` (configured in ``nbgrader_config.py``).
 
-Under ``nbgrader autograde`` the grade cells run inside the submission's own
-kernel, which the submission controls (it can patch a check, fake a result,
-install a display hook that turns every output into full marks). This
-preprocessor runs in nbgrader's own process after ``Execute``: it scores
-every aspect of the assignment with :func:`medgrade.isolation.grade_cells`
-(the submission's setup and answer cells in isolated workers) and replaces
-each grade cell's outputs with the report and the score, which nbgrader's
-``SaveAutoGrades`` then records and ``generate_feedback`` shows (a grade cell
-the student deleted is back by then: nbgrader's ``OverwriteCells`` with
-``add_missing_cells``). Configured in ``nbgrader_config.py``.
+- :class:`RebuildSubmission` (first of the sanitizing steps): the notebook nbgrader grades is
+  the course's source notebook with the student's answers (:func:`medgrade.notebook.rebuild`),
+  its markdown safe to show.
+- :class:`SanitizeOutputs` (after execution): what the kernel displayed, made inert.
+- :class:`TrustedScores`: under ``nbgrader autograde`` the grade cells run inside the
+  submission's own kernel, which the submission controls (it can patch a check, fake a
+  result, install a display hook that turns every output into full marks). This step runs in
+  nbgrader's own process after execution: it scores every aspect with
+  :func:`medgrade.notebook.assess_rebuilt` (the setup and answer cells in isolated workers)
+  and replaces each grade cell's outputs with the report and the score, which
+  :class:`SaveAutoGrades` then records and ``generate_feedback`` shows.
+- :class:`SaveAutoGrades`: nbgrader's, in one transaction, with the cells that reach the
+  grader's machinery marked for manual grading.
 """
 from __future__ import annotations
 

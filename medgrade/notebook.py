@@ -1,11 +1,13 @@
 """Reading course notebooks and scoring a submission the way both runners do.
 
 ``nbgrader autograde`` (through :mod:`medgrade.nbgrader_trusted`) and the
-self-learner's ``pytest --grade`` share :func:`grade_submission`: locked
-cells (the setup cell and every grade cell) are restored from the
-instructor's ``source/`` notebook, the setup and answer cells run in an
-isolated worker (:mod:`medgrade.isolation`), and every aspect of the source
-notebook's grade cells is scored in the grading process.
+self-learner's ``pytest --grade`` share :func:`rebuild` and :func:`assess_rebuilt`:
+the submission is rebuilt from the instructor's ``source/`` notebook with the
+student's answers (no metadata a student edits changes a score), its setup and
+answer cells run in an isolated worker (:mod:`medgrade.isolation`), every aspect
+of the source notebook's grade cells is scored in the grading process, and an
+answer cell that reaches the grader's machinery (:mod:`medgrade.scan`) costs its
+tasks' points until an instructor reviews it.
 """
 from __future__ import annotations
 

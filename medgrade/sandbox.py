@@ -150,30 +150,37 @@ def refuse_native(packages: list[str]) -> bool:
             if folder == "/":
                 break
             folder = os.path.dirname(folder)
-    attr = ctypes.c_uint64(_FS_READ_FILE)
+    rules = []
+    for folder in sorted(ancestors):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        # a symbolic link is reached through its target, which has its own rule
+        rules += [(e.path, _FS_READ_FILE) for e in entries
+                  if e.path not in ancestors and e.path not in denied and not e.is_symlink()]
+    return _restrict_paths(_FS_READ_FILE, rules, follow=False)
+
+
+def _restrict_paths(handled: int, rules: list[tuple[str, int]], follow: bool = True) -> bool:
+    """One Landlock layer over the file system: the ``handled`` rights are denied except beneath
+    each rule's path (its rights); applies to this process and what it starts."""
+    attr = ctypes.c_uint64(handled)
     ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
     if ruleset < 0:
         return False
     try:
-        for folder in sorted(ancestors):
+        for path, rights in rules:
             try:
-                entries = list(os.scandir(folder))
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW))
             except OSError:
                 continue
-            for entry in entries:
-                # a symbolic link is reached through its target, which has its own rule
-                if entry.path in ancestors or entry.path in denied or entry.is_symlink():
-                    continue
-                try:
-                    fd = os.open(entry.path, os.O_PATH | os.O_CLOEXEC | os.O_NOFOLLOW)
-                except OSError:
-                    continue
-                try:
-                    rule = _PathBeneath(_FS_READ_FILE, fd)
-                    _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
-                                  ctypes.c_uint32(0))
-                finally:
-                    os.close(fd)
+            try:
+                rule = _PathBeneath(rights, fd)
+                _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
+                              ctypes.c_uint32(0))
+            finally:
+                os.close(fd)
         _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
     finally:
@@ -202,27 +209,8 @@ def _restrict_writes(writable: list[str]) -> bool:
     if abi < 1 or not sys.platform.startswith("linux"):
         return False
     handled = _write_rights(abi)
-    attr = ctypes.c_uint64(handled)
-    ruleset = _libc.syscall(_SYS_CREATE, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
-    if ruleset < 0:
-        return False
-    try:
-        for path in writable:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue
-            try:
-                rights = handled if os.path.isdir(path) else handled & _FILE_RIGHTS
-                rule = _PathBeneath(rights, fd)
-                _libc.syscall(_SYS_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(1), ctypes.byref(rule),
-                              ctypes.c_uint32(0))
-            finally:
-                os.close(fd)
-        _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        return _libc.syscall(_SYS_RESTRICT, ctypes.c_int(ruleset), ctypes.c_uint32(0)) == 0
-    finally:
-        os.close(ruleset)
+    return _restrict_paths(handled, [(p, handled if os.path.isdir(p) else handled & _FILE_RIGHTS)
+                                     for p in writable])
 
 
 def private_home(home: str) -> dict[str, str]:

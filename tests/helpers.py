@@ -28,3 +28,16 @@ def require(reason: str | None) -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: ./course test installs Debian's packages when it runs as root")
         pytest.skip(reason)
+
+
+class RefusesOnPurpose:
+    """An autograde step that fails every notebook with a reason of its own (a course's test
+    configures it to see that reason reach the class command's report)."""
+
+    REASON = "this notebook is refused on purpose by the course's tests"
+
+    def __init__(self, **kwargs):
+        pass
+
+    def __call__(self, nb, resources):
+        raise ValueError(self.REASON)

@@ -357,6 +357,47 @@ def test_a_hanging_submission_is_stopped_and_the_run_goes_on(klass, serial):
         shutil.rmtree(klass / "submitted" / "hal_hangs")
 
 
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \S+/\S+: (graded|failed|timed out|not graded)"
+                      r"(: .+)?( \(\d+\.\d s\))?$")
+
+
+def test_the_log_says_what_happened_to_each_submission(klass, serial, tmp_path):
+    """A line per submission: graded, failed with the reason, not graded; nothing else. With
+    --verbose, nbgrader's own log of each notebook follows its line."""
+    url = _graded_copy(klass, serial, "logged.db")
+    (klass / "submitted" / "kim_empty" / A).mkdir(parents=True, exist_ok=True)
+    try:
+        quiet, verbose = tmp_path / "quiet.log", tmp_path / "verbose.log"
+        for log, extra in ((quiet, []), (verbose, ["--verbose"])):
+            proc = _class(klass, "autograde", A, "--students", "ada_solved,eve_dies,kim_empty", "-j", "1",
+                          "--quiet", "--log", str(log), *extra, db=url)
+            assert proc.returncode == 1, proc.stdout + proc.stderr
+        lines = quiet.read_text().splitlines()
+        assert len(lines) == 3 and all(LOG_LINE.match(line) for line in lines), lines
+        assert any("ada_solved/01_conv_arithmetic: graded" in line for line in lines)
+        assert any("kim_empty/01_conv_arithmetic: not graded: no 01_conv_arithmetic.ipynb" in line for line in lines)
+        text = verbose.read_text()
+        assert sum(bool(LOG_LINE.match(line)) for line in text.splitlines()) == 3
+        assert "Sanitizing" in text and "Autograding" in text        # nbgrader's own words, behind --verbose
+        assert "Traceback" not in quiet.read_text() and "SAWarning" not in text and "ProfileDirError" not in text
+    finally:
+        shutil.rmtree(klass / "submitted" / "kim_empty")
+
+
+def test_a_notebook_nbgrader_fails_is_reported_with_nbgraders_reason(tmp_path):
+    """nbgrader's closing line ('Please see the above traceback') says nothing: the class
+    command reports the reason nbgrader logged."""
+    from tests.helpers import RefusesOnPurpose
+    course = copy_course(tmp_path / "course", config_extra="\nc.Autograde.sanitize_preprocessors.insert("
+                                                           "0, 'tests.helpers.RefusesOnPurpose')\n")
+    assert _nbgrader(course, "generate_assignment", A, "--force").returncode == 0
+    _write(course, "ada_solved", A, _nb("solutions", A))
+    proc = _class(course, "autograde", A, "-j", "1", "--quiet")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    line = f"ada_solved/{A}: failed: ValueError: {RefusesOnPurpose.REASON}"
+    assert line in proc.stdout and line in (course / "autograde.log").read_text(), proc.stdout
+
+
 def _processes_in(folder: Path) -> list[int]:
     found = []
     for cwd in Path("/proc").glob("[0-9]*/cwd"):
