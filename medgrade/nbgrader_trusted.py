@@ -136,7 +136,8 @@ class TrustedScores(NbGraderPreprocessor):
             f"{ASPECTS[s.aspect].task}_answer": s.review for s in found.scores if s.review and s.points == 0}
         summary = found.for_the_instructor()
         if summary:
-            self.log.warning("%s/%s needs an instructor:\n  %s", info.get("student"), assignment,
+            what = "needs an instructor" if review else "has notes for the instructor"
+            self.log.warning("%s/%s %s:\n  %s", info.get("student"), assignment, what,
                              "\n  ".join(summary.splitlines()[1:]).strip())
             nb.cells.append(nbformat.v4.new_markdown_cell(summary))
         return nb, resources

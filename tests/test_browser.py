@@ -39,6 +39,20 @@ def test_the_server_listens_on_loopback_only():
     assert "0.0.0.0" not in config
 
 
+@pytest.mark.parametrize("token", ["", "3f1c0ffee"])
+def test_with_a_token_the_server_is_an_instructors_ordinary_one(token, monkeypatch):
+    """The security tests' server: token login and XSRF checks on; Galata's: neither."""
+    from traitlets.config import Config
+    config = Config()
+    monkeypatch.setenv("COURSE_UI_TOKEN", token)
+    for name, value in (("COURSE_UI_PORT", "8888"), ("COURSE_UI_ROOT", "/"), ("COURSE_UI_STATE", "/")):
+        monkeypatch.setenv(name, value)
+    exec(compile((UI / "jupyter_server_config.py").read_text(), "jupyter_server_config.py", "exec"),
+         {"get_config": lambda: config})
+    assert config.IdentityProvider.token == token
+    assert config.ServerApp.disable_check_xsrf is (not token)
+
+
 @pytest.fixture(scope="module")
 def expected_chromium() -> int:
     require(None if shutil.which("node") and shutil.which("npm") else "Node.js and npm are not installed")
