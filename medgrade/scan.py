@@ -69,8 +69,7 @@ _PYTHON_INTERNALS = {
 # Module attributes that trace, profile or snoop, by module.
 _MODULE_ATTRIBUTES = {
     "sys": {"_getframe", "_current_frames", "settrace", "setprofile", "gettrace", "getprofile", "monitoring",
-            "addaudithook", "modules", "meta_path", "path_hooks", "path_importer_cache", "_clear_type_cache",
-            "exc_info", "last_traceback", "exception"},
+            "addaudithook", "modules", "meta_path", "path_hooks", "path_importer_cache", "_clear_type_cache"},
     "threading": {"settrace", "setprofile", "settrace_all_threads", "setprofile_all_threads"},
     "gc": {"get_objects", "get_referrers", "get_referents", "garbage", "callbacks", "freeze", "unfreeze",
            "get_freeze_count", "is_tracked", "is_finalized"},

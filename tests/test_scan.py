@@ -109,6 +109,7 @@ HONEST = {
     "class name": "name = torch.ones(1).__class__.__name__",
     "docstring": 'def f():\n    """Unlike torch._C._nn.l1_loss, use __dict__ nowhere."""\n    return 1',
     "time": "import time\nt = time.perf_counter()",
+    "exception info": "import sys\ntry:\n    1 / 0\nexcept ZeroDivisionError:\n    kind = sys.exc_info()[0]",
 }
 
 
