@@ -61,9 +61,16 @@ _context_lock = threading.Lock()
 _zygotes: dict[tuple[str, ...], "Zygote"] = {}
 
 
-def warm_up() -> None:
-    """Start the zygote now (it imports torch in the background), e.g. while a kernel runs."""
+def warm_up(assignment: str | None = None) -> None:
+    """Start the zygote now (it imports torch in the background), e.g. while a kernel runs, and
+    the one of ``assignment``'s workers when it refuses packages' native code."""
     _zygote(()).ensure_running()
+    if assignment:
+        from .registry import NATIVE_REFUSED, assignments
+        assignments()
+        refused = NATIVE_REFUSED.get(assignment, ())
+        if refused:
+            _zygote(refused).ensure_running()
 
 
 class Zygote:

@@ -85,7 +85,7 @@ class ConfinedExecute(Execute):
         """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
         to the trusted scoring with the outputs it has."""
         from .isolation import warm_up
-        warm_up()                       # the scoring's zygote starts while the kernel runs
+        warm_up(resources.get("nbgrader", {}).get("assignment"))   # the scoring's zygotes start while the kernel runs
         try:
             return super().preprocess(nb, resources, *args, **kwargs)
         except Exception as e:          # DeadKernelError, CellTimeoutError, a failed start
