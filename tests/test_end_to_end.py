@@ -26,8 +26,12 @@ import pytest
 from medgrade import assignments
 from medgrade.demo import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
+from tests.conftest import load_notebook
 from tests.helpers import copy_course, require
 from tests.mutants import demo_mutants
+from tests.redteam.xss import hostile_notebook, hostile_student_ids
+from tests.test_tampering import STUDENTS as TAMPERED
+from tests.test_tampering import tampered
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = list(assignments())
@@ -36,6 +40,10 @@ ASSIGNMENTS = list(assignments())
 # warnings from costing points (the checks' quiet(), nbgrader's IgnorePattern) is the same for
 # every assignment.
 WARNED = {ASSIGNMENTS[0], "26_compression"}
+# The first assignment's course also grades every tampered notebook of tests/test_tampering.py
+# and the hostile one of tests/redteam/xss.py: one nbgrader run serves those checks too.
+SHARED = ASSIGNMENTS[0]
+HOSTILE = "mallory"
 
 WARNING_CELL = '''\
 import functools, warnings
@@ -65,12 +73,28 @@ def _warning_submission(assignment: str, folder: Path) -> Path:
     return path
 
 
+def _shared_submissions(assignment: str, folder: Path) -> list[str]:
+    """--add arguments for the tampered notebooks and the hostile one (SHARED only)."""
+    if assignment != SHARED:
+        return []
+    notebooks = {student: tampered(name) for student, name in TAMPERED.items()}
+    notebooks[HOSTILE] = hostile_notebook(load_notebook("solutions", assignment))
+    adds = []
+    for student, nb in notebooks.items():
+        path = folder / student / f"{assignment}.ipynb"
+        path.parent.mkdir()
+        path.write_text(nbformat.writes(nb, version=nbformat.NO_CONVERT))   # as the student left it
+        adds += ["--add", f"{student}={path}"]
+    return adds
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def course(request, tmp_path_factory):
     assignment = request.param
     course = copy_course(tmp_path_factory.mktemp(f"course-{assignment}"))
     extra = tmp_path_factory.mktemp("extra")
     adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
+    adds += _shared_submissions(assignment, extra)
     # one grading worker: the test workers already run one demo per core
     proc = _run(["-m", "medgrade.demo", assignment, "-j", "1", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -152,7 +176,7 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     buggy = (course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text()
     assert "counterexample" in buggy
     assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
-    assert (course / "grades.csv").read_text().count("\n") == 1 + (4 if a in WARNED else 3)
+    assert (course / "grades.csv").read_text().count("\n") == 1 + len({s for s, _, _ in _scores(course, a)})
 
 
 def _notebook_text(assignment: str) -> str:
@@ -266,3 +290,80 @@ def test_screenshots_command_pictures_what_students_see(course, tmp_path, capsys
         width, height = struct.unpack(">II", data[16:24])
         assert width >= 1000 and height >= 900 and len(data) > 50_000, (name, width, height, len(data))
     assert str(out / "released_notebook.png") in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- untrusted submissions (SHARED)
+
+def _totals(course: Path, assignment: str) -> dict[str, float]:
+    totals: dict[str, float] = {}
+    for (student, _, _), score in _scores(course, assignment).items():
+        totals[student] = totals.get(student, 0.0) + score
+    return totals
+
+
+@pytest.mark.parametrize("course", [SHARED], indirect=True)
+def test_tampered_notebooks_score_what_the_solved_one_scores_in_both_runners(course):
+    """Points raised, grade cells added, retyped or deleted, answers re-labelled, kernels and ids
+    changed (tests/test_tampering.py): nbgrader and `pytest --grade` give each tampered notebook
+    the solved notebook's points, and the added grade cell is named in the feedback."""
+    from medgrade.notebook import assess_notebook
+    course, _, a = course
+    totals = _totals(course, a)
+    full = totals["ada_solved"]
+    assert full == sum(x.points for t in assignments()[a].values() for x in t)
+    os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
+    try:
+        for student, name in TAMPERED.items():
+            learner = assess_notebook(course / "submitted" / student / a / f"{a}.ipynb")
+            assert totals[student] == full, (name, totals[student])
+            assert sum(s.points for s in learner.scores) == full, (name, [s.report for s in learner.scores])
+    finally:
+        del os.environ["MEDGRADE_COURSE_ROOT"]
+    student = next(s for s, name in TAMPERED.items() if name == "extra_grade_cell")
+    feedback = (course / "feedback" / student / a / f"{a}.html").read_text()
+    assert "claims to be a grade cell" in feedback and "bonus_points" in feedback
+
+
+@pytest.mark.parametrize("course", [SHARED], indirect=True)
+def test_no_submission_runs_script_in_the_instructors_browser(course):
+    """A hostile submission (tests/redteam/xss.py), graded by the real autograde, shown to an
+    instructor logged in to an ordinary Jupyter server (a token, XSRF checks on): formgrader's
+    submission view and student pages, the feedback (served and as a local file), the class
+    report, the autograded notebook in JupyterLab. No payload runs, loads a URL, writes a file
+    or navigates. Students whose ids are markup are never graded, so never shown."""
+    import secrets
+    from nbgrader.api import Gradebook
+    from tests import browser
+    course, _, a = course
+    require(browser.missing())
+    odd = hostile_student_ids()
+    for student in odd:
+        folder = course / "submitted" / student / a
+        folder.mkdir(parents=True)
+        shutil.copyfile(course / "solutions" / a / f"{a}.ipynb", folder / f"{a}.ipynb")
+    try:
+        raw = _run(["-m", "nbgrader", "autograde", a], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+        plain = [s for s in odd if "," not in s]          # --students splits on commas
+        classwide = _run(["-m", "medgrade.classgrade", "autograde", a, "--students", plain[0], "-j", "1", "--quiet"],
+                         cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+        assert classwide.returncode == 1 and "not a usable student id" in classwide.stdout, classwide.stdout[-2000:]
+        with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+            students = {s.id for s in gb.students}
+            submission = gb.find_submission_notebook(a, a, HOSTILE).id
+        assert HOSTILE in students and not set(odd) & students, raw.stdout[-2000:] + raw.stderr[-2000:]
+        expected = {"assignment": a, "submissions": [{"student": HOSTILE, "id": submission}], "students": [HOSTILE],
+                    "feedback": [f"feedback/{HOSTILE}/{a}/{a}.html"], "report": "reports/class_report.html",
+                    "autograded": f"autograded/{HOSTILE}/{a}/{a}.ipynb"}
+        output = browser.REPORTS / "browser-untrusted"
+        shutil.rmtree(output, ignore_errors=True)
+        output.mkdir(parents=True)
+        token = secrets.token_hex(16)
+        with browser.jupyter_lab(course, output / "jupyterlab.log", token=token) as url:
+            proc, downloaded = browser.playwright(url, course, output / "results", "--project=untrusted",
+                                                  expect=expected, capture=True, COURSE_UI_TOKEN=token)
+    finally:
+        for student in odd:
+            shutil.rmtree(course / "submitted" / student, ignore_errors=True)
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "4 passed" in shown, f"{output / 'results'}\n{shown[-8000:]}"
+    assert downloaded == [] and not list(course.glob("xss-*.txt"))

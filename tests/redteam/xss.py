@@ -3,12 +3,12 @@ carry markup (markdown cells, raw cells, attachments, rich outputs of executed c
 notebook metadata, the student's id).
 
 Every vector runs the same payload: it sets ``data-xss-<name>`` on the top document (the DOM
-marker), asks the server for ``/xss-beacon/<name>`` (seen by the browser test as a request, also
-from frames of another origin), and writes ``xss-<name>.txt`` into the served folder through
-the Contents API with the cookie's XSRF token (what an attacker in the instructor's session
-would do). Vectors that only load a URL (CSS, remote images, a refresh) ask for the beacon
-without script. A page passes when no marker is set, no beacon is requested, no file appears,
-and the page did not navigate away.
+marker), asks for ``http://beacon.invalid/xss-beacon/<name>`` (the browser test sees the
+request, also from frames of another origin; the host does not exist), and writes
+``xss-<name>.txt`` into the served folder through the Contents API with the cookie's XSRF token
+(what an attacker in the instructor's session would do). Vectors that only load a URL (CSS,
+remote images, a refresh) ask for the beacon without script. A page passes when no marker is
+set, no beacon is requested, no file appears, and the page did not navigate away.
 """
 from __future__ import annotations
 
@@ -17,40 +17,39 @@ import copy
 import json
 import re
 from html.parser import HTMLParser
-from urllib.parse import quote
 
 import nbformat
 
-BEACON = "/xss-beacon/"
+BEACON = "http://beacon.invalid/xss-beacon/"
 MARKER = "data-xss-"
 
 
-def payload(name: str, origin: str) -> str:
+def payload(name: str) -> str:
     """JavaScript without double quotes or angle brackets (it goes into double-quoted attributes)."""
-    return ("(function(){var n='%s',o='%s';"
+    return ("(function(){var n='%s';"
             "try{top.document.documentElement.setAttribute('%s'+n,'ran')}catch(e){}"
-            "try{new Image().src=o+'%s'+n}catch(e){}"
+            "try{new Image().src='%s'+n}catch(e){}"
             "try{var m=document.cookie.match(/_xsrf=([^;]+)/);"
-            "fetch(o+'/api/contents/xss-'+n+'.txt',{method:'PUT',credentials:'include',"
+            "fetch('/api/contents/xss-'+n+'.txt',{method:'PUT',credentials:'include',"
             "headers:{'Content-Type':'application/json','X-XSRFToken':m?m[1]:''},"
             "body:JSON.stringify({type:'file',format:'text',content:n})})}catch(e){}})()"
-            % (name, origin, MARKER, BEACON))
+            % (name, MARKER, BEACON))
 
 
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def _eval(name: str, origin: str, quote: str = "'") -> str:
+def _eval(name: str, quote: str = "'") -> str:
     """The payload as one call whose only string is base64: it fits where double quotes or
     unbalanced parentheses would end the context (a markdown link's URL, TeX, an unquoted
     attribute with quote='`')."""
-    return f"eval(atob({quote}{_b64(payload(name, origin))}{quote}))"
+    return f"eval(atob({quote}{_b64(payload(name))}{quote}))"
 
 
-def _markdown_vectors(origin: str) -> dict[str, str]:
-    js = lambda n: payload(n, origin)                       # noqa: E731
-    beacon = lambda n: origin + BEACON + n                  # noqa: E731
+def _markdown_vectors() -> dict[str, str]:
+    js = payload
+    beacon = lambda n: BEACON + n                           # noqa: E731
     svg = lambda n: (f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js(n)}">'  # noqa: E731
                      f'<script>{js(n + "-inner")}</script></svg>')
     page = lambda n: f"<script>{js(n)}</script>"            # noqa: E731
@@ -70,26 +69,26 @@ def _markdown_vectors(origin: str) -> dict[str, str]:
         "style-attribute": f"<div style=\"background-image: url('{beacon('style-attribute')}')\">styled</div>",
         "link-stylesheet": f'<link rel="stylesheet" href="{beacon("link-stylesheet")}">',
         "remote-image": f"![remote]({beacon('remote-image')}.png)",
-        "javascript-link": f"[a link](javascript:{_eval('javascript-link', origin)})",
+        "javascript-link": f"[a link](javascript:{_eval('javascript-link')})",
         "javascript-anchor": f'<a href="javascript:{js("javascript-anchor")}" id="xss-anchor">click</a>',
         "data-html-link": f'<a href="data:text/html;base64,{_b64(page("data-html-link"))}">open</a>',
         "form-action": f'<form action="javascript:{js("form-action")}"><button>send</button></form>',
-        "noscript-mutation": f'<noscript><p title="</noscript><img src=x onerror={_eval("noscript-mutation", origin, "`")}>">',
+        "noscript-mutation": f'<noscript><p title="</noscript><img src=x onerror={_eval("noscript-mutation", "`")}>">',
         "math-mutation": f'<math><mtext><table><mglyph><style><img src=x onerror="{js("math-mutation")}">',
         "template-mutation": f'<template><img src=x onerror="{js("template-mutation")}"></template>',
-        "mathjax-href": r"$\href{javascript:" + _eval("mathjax-href", origin) + r"}{\text{click}}$",
+        "mathjax-href": r"$\href{javascript:" + _eval("mathjax-href") + r"}{\text{click}}$",
     }
 
 
-def _output_code(origin: str) -> str:
+def _output_code() -> str:
     """Code for an answer cell: rich outputs the notebook's kernel produces when it runs the cell."""
-    js = lambda n: payload(n, origin)                       # noqa: E731
+    js = payload
     widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "xss-model", "version_major": 2,
                                                           "version_minor": 0},
               "text/plain": "a widget"}
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("output-svg")}">'
            f'<script>{js("output-svg-script")}</script></svg>')
-    latex = "$\\href{javascript:" + _eval("output-latex", origin) + "}{x}$"
+    latex = "$\\href{javascript:" + _eval("output-latex") + "}{x}$"
     iframe = f'<iframe srcdoc="&lt;script&gt;{js("output-iframe")}&lt;/script&gt;"></iframe>'
     calls = [
         f"_HTML({repr(chr(60) + 'img src=x onerror=' + chr(34) + js('output-html') + chr(34) + chr(62))})",
@@ -110,8 +109,8 @@ def _output_code(origin: str) -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
-def _attachment_cell(origin: str):
-    js = lambda n: payload(n, origin)                       # noqa: E731
+def _attachment_cell():
+    js = payload
     svg = f'<svg xmlns="http://www.w3.org/2000/svg" onload="{js("attachment-svg")}"><circle r="4"/></svg>'
     cell = nbformat.v4.new_markdown_cell(
         "An attached picture ![figure](attachment:figure.svg), a page ![page](attachment:page.html) "
@@ -121,8 +120,8 @@ def _attachment_cell(origin: str):
     return cell
 
 
-def _metadata_cell(origin: str):
-    js = payload("cell-metadata", origin)
+def _metadata_cell():
+    js = payload("cell-metadata")
     cell = nbformat.v4.new_markdown_cell("A cell whose tags, name and id carry markup.")
     cell.metadata = {"tags": [f'"><img src=x onerror="{js}">', "x' onmouseover='1"],
                      "name": f'<img src=x onerror="{js}">',
@@ -131,50 +130,49 @@ def _metadata_cell(origin: str):
     return cell
 
 
-def _raw_cells(origin: str) -> list:
+def _raw_cells() -> list:
     cells = []
     for name, meta in (("raw-html", {"raw_mimetype": "text/html"}), ("raw-plain", {}),
                        ("raw-format", {"format": "text/html"})):
-        cell = nbformat.v4.new_raw_cell(f'<img src="x" onerror="{payload(name, origin)}">')
+        cell = nbformat.v4.new_raw_cell(f'<img src="x" onerror="{payload(name)}">')
         cell.metadata = meta
         cells.append(cell)
     return cells
 
 
-def _claimed_grade_cell(origin: str):
+def _claimed_grade_cell():
     """An added cell that claims to be a grade cell, with markup in its grade id."""
-    gid = f'"><img src=x onerror="{payload("grade-id", origin)}">'
+    gid = f'"><img src=x onerror="{payload("grade-id")}">'
     cell = nbformat.v4.new_markdown_cell("I graded myself.")
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "locked": False, "points": 5,
                                  "schema_version": 3, "solution": True, "task": False}
     return cell
 
 
-def hostile_notebook(nb, origin: str):
+def hostile_notebook(nb):
     """``nb`` (a solved notebook) with every vector added; the answers are unchanged."""
     nb = copy.deepcopy(nb)
     md = [nbformat.v4.new_markdown_cell(f"**{name}**\n\n{text}\n")
-          for name, text in _markdown_vectors(origin).items()]
+          for name, text in _markdown_vectors().items()]
     md.append(nbformat.v4.new_markdown_cell(
         "Ordinary markdown still renders: *emphasis*, `code`, a [link](https://pytorch.org), "
         "math $E = mc^2$ and $$\\sum_{i=1}^n x_i < \\infty$$"))
-    extra = md + [_attachment_cell(origin), _metadata_cell(origin), *_raw_cells(origin),
-                  _claimed_grade_cell(origin)]
+    extra = md + [_attachment_cell(), _metadata_cell(), *_raw_cells(), _claimed_grade_cell()]
     answers = [i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("solution")]
     first = nb.cells[answers[0]]
-    first.source = first.source.rstrip() + "\n" + _output_code(origin)
+    first.source = first.source.rstrip() + "\n" + _output_code()
     last = nb.cells[answers[-1]]
     last.source = last.source.rstrip() + "\n\nraise ValueError(" + repr(
-        f'<img src="x" onerror="{payload("output-error", origin)}">') + ")\n"
+        f'<img src="x" onerror="{payload("output-error")}">') + ")\n"
     nb.cells[answers[0] + 1:answers[0] + 1] = extra
-    nb.metadata["title"] = f'</title><script>{payload("notebook-title", origin)}</script>'
+    nb.metadata["title"] = f'</title><script>{payload("notebook-title")}</script>'
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python",
-                                 "display_name": f'<img src=x onerror="{payload("kernel-name", origin)}">'}
+                                 "display_name": f'<img src=x onerror="{payload("kernel-name")}">'}
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {
         "version_major": 2, "version_minor": 0,
         "state": {"xss-model": {"model_name": "HTMLModel", "model_module": "@jupyter-widgets/controls",
                                 "model_module_version": "2.0.0",
-                                "state": {"value": f'<img src=x onerror="{payload("widget-state", origin)}">'}}}}}
+                                "state": {"value": f'<img src=x onerror="{payload("widget-state")}">'}}}}}
     return nb
 
 
@@ -183,16 +181,6 @@ def hostile_student_ids() -> list[str]:
     The second has no comma, so nbgrader's comma-separated student_id_exclude can hold it."""
     return ["<img src=x onerror=top.document.documentElement.setAttribute('data-xss-student-id',1)>",
             "<img src=x onerror=top.document.documentElement.dataset.xssStudentName=1>"]
-
-
-def names(origin: str = "http://127.0.0.1") -> list[str]:
-    """Every vector's name (what a marker, a beacon or a written file would be called)."""
-    return sorted(_markdown_vectors(origin)) + ["attachment-svg", "attachment-html", "cell-metadata",
-                                                "raw-html", "raw-plain", "raw-format", "grade-id"]
-
-
-def quoted(student: str) -> str:
-    return quote(student, safe="")
 
 
 class _Dangers(HTMLParser):

@@ -13,14 +13,14 @@ const URL = required('COURSE_UI_URL');
 const TOKEN = required('COURSE_UI_TOKEN');
 const COURSE = required('COURSE_UI_ROOT');
 const EXPECTED = JSON.parse(fs.readFileSync(required('COURSE_UI_EXPECT'), 'utf8')) as {
-  assignment: string; hostile: string; submissions: { student: string; id: string }[];
+  assignment: string; submissions: { student: string; id: string }[];
   students: string[]; feedback: string[]; report: string; autograded: string;
 };
 const A = EXPECTED.assignment;
 
 function required(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: the security tests run from tests/test_untrusted.py`);
+  if (!value) throw new Error(`${name} is not set: these tests run from tests/test_end_to_end.py`);
   return value;
 }
 
@@ -112,7 +112,7 @@ async function visit(page: Page, url: string, content: string | null, ready: () 
   } catch (e) {
     expect.soft(String(e).split('\n')[0], `${url}: the page did not show what it should`).toBe('');
   }
-  await page.waitForTimeout(2500);             // onload, onerror, timers, refreshes
+  await page.waitForTimeout(1500);             // onload, onerror, timers, refreshes
   const found = content === null ? [] : await findings(page, content);
   expect.soft(traces.beacons, `${url}: requests a payload made`).toEqual([]);
   expect.soft(traces.navigations, `${url}: the page navigated away`).toEqual([]);
@@ -129,7 +129,7 @@ test.beforeEach(async ({ page }) => {
   expect(cookies.map(c => c.name)).toContain('_xsrf');
 });
 
-test('formgrader: every submission of the hostile student and the student list', async ({ page }) => {
+test("formgrader: the hostile student's submission, the student list and pages", async ({ page }) => {
   for (const submission of EXPECTED.submissions) {
     await visit(page, `${URL}/formgrader/submissions/${submission.id}/`, '#notebook-container',
                 async () => { await page.locator('#notebook-container').first().waitFor(); });
