@@ -211,6 +211,12 @@ def rebuild(student, assignment: str) -> Rebuilt:
     out = []
     added = 0
 
+    def safe_markdown(i: int):
+        cell, changed = markdown_cell(cells[i])
+        if changed:
+            notes.append(f"markdown cell {i + 1} held HTML or links that could run script; it is shown sanitized")
+        return cell
+
     def emit_added(j: int) -> None:
         nonlocal added
         for i in follows.get(j, []):
@@ -218,10 +224,7 @@ def rebuild(student, assignment: str) -> Rebuilt:
             added += 1
             kind = cell.get("cell_type")
             if kind == "markdown":
-                new, changed = markdown_cell(cell)
-                if changed:
-                    notes.append(f"markdown cell {i + 1} held HTML or links that could run script; "
-                                 "it is shown sanitized")
+                new = safe_markdown(i)
             elif kind == "code":
                 new = nbformat.v4.new_code_cell(_text(cell))
             else:
@@ -245,10 +248,7 @@ def rebuild(student, assignment: str) -> Rebuilt:
                 cell = copy.deepcopy(rel)
                 cell.source = _text(theirs)
             else:
-                cell, changed = markdown_cell(theirs)
-                if changed:
-                    notes.append(f"markdown cell {i + 1} held HTML or links that could run script; "
-                                 "it is shown sanitized")
+                cell = safe_markdown(i)
         else:
             cell = copy.deepcopy(rel)
             cell.cell_type = src.cell_type
