@@ -411,10 +411,3 @@ def charges(cells: list[tuple[str, str]], found: list[Finding], tasks: Iterable[
         if cell in charged:
             out[task] = [f for f in costly if f.cell == cell] or costly
     return Charges(out, any(f.top for f in costly))
-
-
-def flags(cells: Iterable[str], tasks: Iterable[str] = ()) -> list[str]:
-    """Every finding as a line, for code given as a plain list of cells (the first one is read
-    like the others)."""
-    listed = [(f"cell {i}", source) for i, source in enumerate(cells, start=1)]
-    return [str(f) for f in findings("", listed, tasks)]

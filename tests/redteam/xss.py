@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 import re
 from html.parser import HTMLParser
 
