@@ -275,6 +275,8 @@ def worker_main(verbose: bool = False) -> int:
     warnings.filterwarnings("ignore", category=sqlalchemy.exc.SAWarning)   # nbgrader's, not the class's
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
+
+    from .nbgrader_trusted import NEEDS_REVIEW
     app = NbGrader()
     app.load_config_file()
     api = NbGraderAPI(config=app.config)          # the course folder is the working directory
@@ -289,7 +291,7 @@ def worker_main(verbose: bool = False) -> int:
         log = result.get("log") or ""
         reason = "" if result["success"] else failure_reason(log + "\n" + (result.get("error") or ""))
         replies.write(json.dumps({"ok": bool(result["success"]), "reason": reason,
-                                  "review": "needs an instructor" in log,
+                                  "review": NEEDS_REVIEW in log,
                                   "details": log if verbose else "",
                                   "seconds": time.monotonic() - start}) + "\n")
     return 0

@@ -22,6 +22,7 @@ import base64
 import contextlib
 import copyreg
 import fcntl
+import functools
 import io
 import json
 import math
@@ -93,19 +94,27 @@ class Zygote:
     def ensure_running(self) -> None:
         if not self.refused:
             return self.server.ensure_running()
-        import torch
-        schemas = []
-        for package in self.refused:
-            __import__(package)                         # its operators, as this process has them
-            schemas += [str(op) for op in torch._C._jit_get_all_schemas() if op.name.startswith(package + "::")]
         from .worker import NATIVE_REFUSED, NATIVE_SCHEMAS
         saved = {k: os.environ.get(k) for k in (NATIVE_REFUSED, NATIVE_SCHEMAS)}
-        os.environ.update({NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(schemas)})
+        os.environ.update({NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(self.schemas())})
         try:
-            self.server.ensure_running()                # the zygote starts with these variables
+            self.server.ensure_running()                # a zygote (re)started now gets these variables
         finally:
             for key, value in saved.items():
-                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+    @functools.cache
+    def schemas(self) -> list[str]:
+        """The refused packages' operator schemas, as this process has them (read once)."""
+        import torch
+        found = []
+        for package in self.refused:
+            __import__(package)
+            found += [str(op) for op in torch._C._jit_get_all_schemas() if op.name.startswith(package + "::")]
+        return found
 
     def process(self, **kwargs):
         if not self.refused:

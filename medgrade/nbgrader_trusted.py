@@ -28,6 +28,11 @@ from .registry import ASPECTS
 from .sanitize import escape_markdown
 
 
+# what TrustedScores logs for a notebook with an aspect that waits for an instructor (the class
+# command's log says 'for review' when nbgrader's log of a notebook holds it)
+NEEDS_REVIEW = "needs an instructor"
+
+
 class RebuildSubmission(NbGraderPreprocessor):
     """The first sanitizing step: the submission rebuilt from the course's source notebook
     (:func:`medgrade.notebook.rebuild`): only the answers are the student's, so no metadata
@@ -136,7 +141,7 @@ class TrustedScores(NbGraderPreprocessor):
             f"{ASPECTS[s.aspect].task}_answer": s.review for s in found.scores if s.review and s.points == 0}
         summary = found.for_the_instructor()
         if summary:
-            what = "needs an instructor" if review else "has notes for the instructor"
+            what = NEEDS_REVIEW if review else "has notes for the instructor"
             self.log.warning("%s/%s %s:\n  %s", info.get("student"), assignment, what,
                              "\n  ".join(summary.splitlines()[1:]).strip())
             nb.cells.append(nbformat.v4.new_markdown_cell(summary))

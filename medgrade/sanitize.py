@@ -90,9 +90,7 @@ def attachments(cell) -> dict[str, dict[str, str]]:
     if not isinstance(found, dict):
         return kept
     for name, bundle in found.items():
-        if not (isinstance(name, str) and _RELATIVE_FILE.fullmatch(name) or re.fullmatch(r"[\w.-]{1,100}", str(name))):
-            continue
-        if not isinstance(bundle, dict):
+        if not (isinstance(name, str) and re.fullmatch(r"[\w .-]{1,100}", name) and isinstance(bundle, dict)):
             continue
         for mime in RASTER:
             data = bundle.get(mime)
