@@ -49,7 +49,7 @@ c.OverwriteCells.add_missing_cells = True
 # cell's output is replaced by the score the course's checks compute with the
 # submission's code in isolated worker processes (medgrade/nbgrader_trusted.py).
 c.Autograde.autograde_preprocessors = [
-    "medgrade.kernel.ConfinedExecute",
+    "medgrade.confined_kernel.ConfinedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "medgrade.nbgrader_trusted.SanitizeOutputs",
     "medgrade.nbgrader_trusted.TrustedScores",

@@ -11,6 +11,6 @@ __all__ = ["ASPECTS", "Aspect", "assignments", "grade"]
 
 def __getattr__(name):
     if name in __all__:
-        from . import registry
+        from medgrade import registry
         return getattr(registry, name)
     raise AttributeError(f"module 'medgrade' has no attribute {name!r}")

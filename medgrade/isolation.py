@@ -2,14 +2,14 @@
 
 The grading process (nbgrader's own process during ``autograde``, pytest for
 a self-learner) never runs student code. It draws the inputs, computes the
-expected values and judges; a *worker* (:mod:`medgrade.worker`) runs the
+expected values and judges; a *worker* (:mod:`medgrade.worker.server`) runs the
 notebook's setup and answer cells and calls the student's functions on the
 inputs it is sent. Workers are forked from a warm zygote (multiprocessing's
 forkserver with torch preloaded), so starting one costs milliseconds.
 
 One warm worker serves one notebook. Each call has a timeout, each aspect a
 time budget; a worker that hangs, crashes, exits or blows its limits is
-killed with everything it started (:func:`medgrade.sandbox.kill_all`), the
+killed with everything it started (:func:`medgrade.worker.sandbox.kill_all`), the
 aspect it was serving fails with what happened, and the next aspect gets a
 fresh worker. Timing samples are read on the grading process's clock around
 a request to the student's worker and the same request to a *reference
@@ -43,9 +43,10 @@ from multiprocessing import spawn as mp_spawn
 from multiprocessing import util as mp_util
 from typing import Any, Callable, Iterable, Sequence
 
-from . import sandbox, wire
-from .guard import Outcome, owner_path
-from .report import WorkerLost
+from medgrade.worker import sandbox
+from medgrade.worker import wire
+from medgrade.worker.guard import Outcome, owner_path
+from medgrade.failures import WorkerLost
 
 CALL_SECONDS = float(os.environ.get("MEDGRADE_CALL_SECONDS", "10"))
 ASPECT_SECONDS = float(os.environ.get("MEDGRADE_ASPECT_SECONDS", "60"))
@@ -53,7 +54,7 @@ BOOT_SECONDS = float(os.environ.get("MEDGRADE_BOOT_SECONDS", "60"))
 # What the zygote imports once, so that a worker does not: torch and the worker itself, and
 # what the notebooks' setup cells import, and the libraries some checks refuse (whose
 # functions are replaced by tripwires in the worker): a worker boots in 0.1 s instead of 1-3 s.
-_PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "medgrade.worker",
+_PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "medgrade.worker.server",
             "matplotlib.pyplot", "tqdm.auto", "scipy.ndimage", "scipy.stats", "sklearn.metrics",
             "sklearn.utils.class_weight", "medimg.data", "medimg.plot"]
 
@@ -67,7 +68,7 @@ def warm_up(assignment: str | None = None) -> None:
     the one of ``assignment``'s workers when it refuses packages' native code."""
     _zygote(()).ensure_running()
     if assignment:
-        from .registry import NATIVE_REFUSED, assignments
+        from medgrade.registry import NATIVE_REFUSED, assignments
         assignments()
         refused = NATIVE_REFUSED.get(assignment, ())
         if refused:
@@ -78,7 +79,7 @@ class Zygote:
     """A warm process that has imported what workers need and forks them (multiprocessing's
     forkserver). Workers of an assignment that refuses packages' native code come from a zygote
     of their own, which made those shared libraries unreadable before importing anything of
-    them (:func:`medgrade.worker._refuse_native_code`); every other worker comes from the
+    them (:func:`medgrade.worker.server._refuse_native_code`); every other worker comes from the
     default one, multiprocessing's own."""
 
     def __init__(self, refused: tuple[str, ...]):
@@ -86,7 +87,7 @@ class Zygote:
         self.refused = refused
         if refused:
             self.server = forkserver.ForkServer()
-            self.server.set_forkserver_preload(["medgrade.worker", *[m for m in _PRELOAD if m != "medgrade.worker"]])
+            self.server.set_forkserver_preload(["medgrade.worker.server", *[m for m in _PRELOAD if m != "medgrade.worker.server"]])
         else:
             multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
             self.server = forkserver._forkserver
@@ -94,7 +95,7 @@ class Zygote:
     def ensure_running(self) -> None:
         if not self.refused:
             return self.server.ensure_running()
-        from .worker import NATIVE_REFUSED, NATIVE_SCHEMAS
+        from medgrade.worker.server import NATIVE_REFUSED, NATIVE_SCHEMAS
         saved = {k: os.environ.get(k) for k in (NATIVE_REFUSED, NATIVE_SCHEMAS)}
         os.environ.update({NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(self.schemas())})
         try:
@@ -191,7 +192,7 @@ class Process:
         self.home = tempfile.mkdtemp(prefix="medgrade-worker-")
         self.cgroup = sandbox.new_cgroup()
         parent, child = multiprocessing.Pipe(duplex=True)
-        from .worker import serve
+        from medgrade.worker.server import serve
         self.proc = _zygote(refused).process(target=serve, args=(child, self.home, self.cgroup), daemon=True)
         with _main_script_hidden():
             self.proc.start()
@@ -278,7 +279,7 @@ class Remote:
         return f"<{self.name} in an isolated worker>"
 
     def __call__(self, *args, **kwargs):
-        from .properties import call
+        from medgrade.properties import call
         return call(self, *args, **kwargs)
 
     def request(self, forbid: Iterable = (), forbid_ops: str | None = None) -> dict:
@@ -680,7 +681,7 @@ def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | Non
     to the graded function's name (default: the aspect's task). The workers cannot load the
     native code of the packages the aspects' assignments refuse (:func:`medgrade.registry.refuse_native`).
     """
-    from .registry import NATIVE_REFUSED
+    from medgrade.registry import NATIVE_REFUSED
     refused = tuple(sorted({p for a in aspects for p in NATIVE_REFUSED.get(a.assignment, ())}))
     results = []
     with Session(cells, refused=refused, **budgets) as session:

@@ -23,9 +23,9 @@ import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
-from .notebook import grade_id, is_answer_cell, is_grade_cell
-from .registry import ASPECTS
-from .sanitize import escape_markdown
+from medgrade.notebook import grade_id, is_answer_cell, is_grade_cell
+from medgrade.registry import ASPECTS
+from medgrade.sanitize import escape_markdown
 
 
 # what TrustedScores logs for a notebook with an aspect that waits for an instructor (the class
@@ -41,8 +41,8 @@ class RebuildSubmission(NbGraderPreprocessor):
     notebook: nbgrader's own formgrader pages print ids as they are."""
 
     def preprocess(self, nb, resources):
-        from .notebook import NotebookError, rebuild, source_notebook_path
-        from .sanitize import usable_id
+        from medgrade.notebook import NotebookError, rebuild, source_notebook_path
+        from medgrade.sanitize import usable_id
         info = resources.get("nbgrader", {})
         for what in ("student", "notebook"):
             if not usable_id(str(info.get(what, ""))):
@@ -80,7 +80,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
     text, raster images and sanitized HTML; no script, widget or SVG markup reaches a page."""
 
     def preprocess(self, nb, resources):
-        from .sanitize import notebook_outputs
+        from medgrade.sanitize import notebook_outputs
         removed = notebook_outputs(nb)
         if removed:
             self.log.info("Removed %d outputs that a browser could run", removed)
@@ -117,8 +117,8 @@ class TrustedScores(NbGraderPreprocessor):
             nb.cells.insert(0, nbformat.v4.new_markdown_cell(f"**{escape_markdown(note, 2000)}**"))
 
     def preprocess(self, nb, resources):
-        from .notebook import assess_rebuilt
-        from .registry import assignments
+        from medgrade.notebook import assess_rebuilt
+        from medgrade.registry import assignments
 
         self.drop_huge_files(nb, resources)
         info = resources.get("nbgrader", {})

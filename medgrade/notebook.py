@@ -133,7 +133,7 @@ def _text(cell) -> str:
 
 def _claims(meta: dict) -> str:
     """How a cell's nbgrader metadata presents it, for a note."""
-    from .sanitize import escape_markdown
+    from medgrade.sanitize import escape_markdown
     kind = ("grade cell" if meta.get("grade") and not meta.get("solution") else "graded answer" if meta.get("grade")
             else "answer cell" if meta.get("solution") else "task" if meta.get("task") else "read-only cell")
     points = meta.get("points")
@@ -157,7 +157,7 @@ def rebuild(student, assignment: str) -> Rebuilt:
     (:func:`medgrade.sanitize.markdown_cell`), raw cells kept as plain text; one that claims to
     be a grade or answer cell is named in the notes and is not graded.
     """
-    from .sanitize import escape_markdown, markdown_cell
+    from medgrade.sanitize import escape_markdown, markdown_cell
     source = read_notebook(source_notebook_path(assignment))
     release = read_notebook(release_notebook_path(assignment))
     if [c.get("id") for c in source.cells] != [c.get("id") for c in release.cells]:
@@ -337,7 +337,7 @@ class Assessment:
 
 def graded_aspects(source_nb) -> list:
     """The registry's aspects for the grade cells of a source notebook, in notebook order."""
-    from .registry import ASPECTS, assignments
+    from medgrade.registry import ASPECTS, assignments
     assignments()
     found = []
     for cell in source_nb.cells:
@@ -358,10 +358,10 @@ def assess_rebuilt(nb, assignment: str, notes: list[str] = ()) -> Assessment:
     """Score a rebuilt submission (:func:`rebuild`): every aspect of the assignment graded on the
     answer cells in isolated workers (:mod:`medgrade.isolation`); an aspect whose task's answer
     cell reaches the grader's machinery (:mod:`medgrade.scan`) scores 0 and waits for review."""
-    from . import scan
-    from .isolation import grade_cells
-    from .registry import assignments
-    from .sanitize import escape_markdown
+    from medgrade import scan
+    from medgrade.isolation import grade_cells
+    from medgrade.registry import assignments
+    from medgrade.sanitize import escape_markdown
     source = read_notebook(source_notebook_path(assignment))
     tasks = list(assignments().get(assignment, {}))
     setup = next((c.source for c in nb.cells if c.get("cell_type") == "code" and grade_id(c) == "setup"), "")

@@ -24,10 +24,10 @@ from hypothesis import example, given
 from hypothesis import reporting
 from hypothesis import strategies as st
 
-from .guard import Forbidden, guarded_call
-from .isolation import Remote, remote_graph
-from .profile import grading_settings
-from .report import CheckFailed, WorkerLost, describe
+from medgrade.worker.guard import Forbidden, guarded_call
+from medgrade.isolation import Remote, remote_graph
+from medgrade.hypothesis_profile import grading_settings
+from medgrade.failures import CheckFailed, WorkerLost, describe
 
 
 @dataclass
@@ -90,7 +90,7 @@ def call(fn: Callable, *args: Any, forbid: Iterable[Forbidden] = (),
 
     ``fn`` is the function itself (in-process) or a :class:`medgrade.isolation.Remote`
     stand-in for a function that lives in an isolated worker process; both
-    are called through :func:`medgrade.guard.guarded_call`. The library's own
+    are called through :func:`medgrade.worker.guard.guarded_call`. The library's own
     version of the exercise is refused two ways: ``forbid`` replaces
     Python-level functions by tripwires (for functions made of many small
     operators, such as torchvision's box_iou), and ``forbid_ops`` is a pattern
@@ -128,7 +128,7 @@ def beside(fn: Callable, path: str) -> Callable:
     to the student's objects that live there, such as a Dataset), else here."""
     if isinstance(fn, Remote):
         return Remote(fn.owner, path)
-    from .guard import resolve
+    from medgrade.worker.guard import resolve
     return resolve(path)
 
 
@@ -138,7 +138,7 @@ def around(fn: Callable, path: str) -> Callable:
     in the student's worker and calls the student's function there."""
     if isinstance(fn, Remote):
         return Remote(fn.owner, path, passes=fn.name)
-    from .guard import resolve
+    from medgrade.worker.guard import resolve
     return functools.partial(resolve(path), fn)
 
 
@@ -182,7 +182,7 @@ def check_property(title: str, strategy: st.SearchStrategy, prop: Callable[[Any]
 
     ``prop(case)`` raises :class:`CheckFailed` when the property does not hold.
     The returned result carries the shrunk counterexample, rendered with
-    :func:`medgrade.report.describe`.
+    :func:`medgrade.failures.describe`.
     """
     seen = {"n": 0}
     failure: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .notebook import (AspectScore, NotebookError, assess_notebook, grade_id, identify_assignment,
+from medgrade.notebook import (AspectScore, NotebookError, assess_notebook, grade_id, identify_assignment,
                        is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
 
 _TABLE_KEY = pytest.StashKey[list]()

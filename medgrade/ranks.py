@@ -25,10 +25,10 @@ import time
 from multiprocessing import connection, get_context
 from typing import Any, Callable, Iterable, Sequence
 
-from . import wire
-from .guard import Outcome, guarded_call, resolve
-from .isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
-from .report import WorkerLost
+from medgrade.worker import wire
+from medgrade.worker.guard import Outcome, guarded_call, resolve
+from medgrade.isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
+from medgrade.failures import WorkerLost
 
 STORE_SECONDS = 60.0
 LOCAL_CALL_SECONDS = float(os.environ.get("MEDGRADE_LOCAL_RANK_SECONDS", "120"))
@@ -51,7 +51,7 @@ class _Store:
         try:
             self.process.request({"op": "boot", "cells": []}, timeout=BOOT_SECONDS, what="the launcher")
             reply, buffers = self.process.request(
-                {"op": "call", "fn": "medgrade.probes:host_store"},
+                {"op": "call", "fn": "medgrade.worker.probes:host_store"},
                 {"args": [world_size, STORE_SECONDS], "kwargs": {}}, timeout=BOOT_SECONDS, what="the launcher")
             self.handle, self.port = wire.Decoder(buffers).decode(reply["value"])
         except BaseException:
@@ -61,7 +61,7 @@ class _Store:
     def keys(self) -> int:
         """Keys written into the store so far (0 when the store is gone)."""
         try:
-            reply, buffers = self.process.request({"op": "call", "fn": "medgrade.probes:store_keys"},
+            reply, buffers = self.process.request({"op": "call", "fn": "medgrade.worker.probes:store_keys"},
                                                   {"args": [self.handle], "kwargs": {}}, timeout=10,
                                                   what="the launcher")
             value = wire.Decoder(buffers).decode(reply.get("value"))
@@ -77,7 +77,7 @@ class Launch:
     """One launch of ``world_size`` ranks (``started`` of them actually started).
 
     ``call(calls)`` calls the function in every started rank at once and returns one
-    :class:`medgrade.guard.Outcome` per rank, or the :class:`WorkerLost` saying what
+    :class:`medgrade.worker.guard.Outcome` per rank, or the :class:`WorkerLost` saying what
     happened to it; ``joined()`` says whether the ranks wrote into the launcher's store;
     ``ask(rank, 'module:attribute')`` calls a library function in a rank's process
     afterwards (is its process group still initialized?). Leaving the ``with`` block
@@ -198,7 +198,7 @@ class _LocalRanks:
 
 def _local_rank(conn, env: dict, fn, args, kwargs, forbid, forbid_ops) -> None:
     """A forked rank: one call, then questions until its pipe closes."""
-    from .worker import _containers, _tensors
+    from medgrade.worker.server import _containers, _tensors
     os.setsid()
     os.environ.update(env)
     try:

@@ -13,8 +13,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from .properties import PropertyResult, one_thread, quiet
-from .report import WorkerLost
+from medgrade.properties import PropertyResult, one_thread, quiet
+from medgrade.failures import WorkerLost
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def refuse_native(assignment: str, *packages: str) -> None:
     be loaded (``torchvision``'s operators for 14_iou_nms, whose tasks re-implement them): the
     packages import, their operators exist without kernels, and calling one fails. A check's
     run-time refusal and the static scan watch a worker from inside; this holds outside it
-    (see :func:`medgrade.sandbox.refuse_native`)."""
+    (see :func:`medgrade.worker.sandbox.refuse_native`)."""
     NATIVE_REFUSED[assignment] = tuple(sorted(set(NATIVE_REFUSED.get(assignment, ())) | set(packages)))
 
 
@@ -153,7 +153,7 @@ def grade(aspect_id: str, fn: Callable) -> float:
         print(f"[{aspect_id}] graded outside this notebook, in isolated processes")
         return 0.0
     with quiet():
-        from . import checks  # noqa: F401  (registers every aspect)
+        from medgrade import checks  # noqa: F401  (registers every aspect)
     if aspect_id not in ASPECTS:
         raise KeyError(f"unknown aspect {aspect_id!r}")
     return ASPECTS[aspect_id].check(fn)
@@ -161,7 +161,7 @@ def grade(aspect_id: str, fn: Callable) -> float:
 
 def assignments() -> dict[str, dict[str, list[Aspect]]]:
     """assignment id -> task -> aspects, in declaration order."""
-    from . import checks  # noqa: F401
+    from medgrade import checks  # noqa: F401
     table: dict[str, dict[str, list[Aspect]]] = {}
     for a in ASPECTS.values():
         table.setdefault(a.assignment, {}).setdefault(a.task, []).append(a)

@@ -80,10 +80,10 @@ def _npm_ci() -> None:
 
 def prepare_course(dest: Path, assignment: str = ASSIGNMENT) -> Path:
     """A course folder in ``dest`` after the instructor demo on ``assignment``."""
-    from medgrade.demo import tool_env
+    from medgrade.classroom.nbgrader_cli import tool_env
     from tests.helpers import copy_course
     copy_course(dest)
-    proc = subprocess.run([sys.executable, "-m", "medgrade.demo", assignment, "-j", "1"], cwd=dest,
+    proc = subprocess.run([sys.executable, "-m", "medgrade.classroom.demo", assignment, "-j", "1"], cwd=dest,
                           env=tool_env(MEDGRADE_COURSE_ROOT=str(dest)), capture_output=True, text=True)
     if proc.returncode != 0:
         raise BrowserError("the demo failed: " + (proc.stdout + proc.stderr).strip()[-2000:])
@@ -104,7 +104,7 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90, port: int | None =
     """JupyterLab serving ``course`` on a free local port (or ``port``); yields its URL; everything
     it started (kernels included) is stopped at the end. With a ``token``, the server is a normal
     one: token login and XSRF checks on (the security tests); without, what Galata needs."""
-    from medgrade.demo import tool_env
+    from medgrade.classroom.nbgrader_cli import tool_env
     state = Path(tempfile.mkdtemp(prefix="course-lab-"))
     (state / "config").mkdir()
     (state / "exchange").mkdir()

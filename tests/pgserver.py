@@ -35,7 +35,7 @@ def _free_port(fixed: bool) -> int:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             return s.getsockname()[1]
-    from medgrade.sandbox import ephemeral_ports
+    from medgrade.worker.sandbox import ephemeral_ports
     for port in random.Random().sample(range(20000, min(ephemeral_ports().start, 32768)), 200):
         with socket.socket() as s:
             try:

@@ -24,8 +24,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade import classgrade, clusterjobs
-from medgrade.demo import tool_env
+from medgrade.classroom import grade as classgrade
+from medgrade.classroom import cluster as clusterjobs
+from medgrade.classroom.nbgrader_cli import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, is_answer_cell
 from tests.helpers import copy_course, require
 from tests.mutants import apply, demo_mutants, mutants_of
@@ -87,7 +88,7 @@ def _nbgrader(course: Path, *args: str, db: str | None = None):
 
 
 def _class(course: Path, *args: str, db: str | None = None, **kw):
-    return _run(course, "-m", "medgrade.classgrade", *args, db=db, **kw)
+    return _run(course, "-m", "medgrade.classroom.grade", *args, db=db, **kw)
 
 
 def _sqlite(course: Path, name: str) -> str:
@@ -314,7 +315,7 @@ def test_a_killed_worker_never_leaves_half_written_grades(klass, serial):
         autograded = klass / "autograded" / "ada_solved" / A
         shutil.rmtree(autograded, ignore_errors=True)
         env = tool_env(MEDGRADE_COURSE_ROOT=str(klass), COURSE_DB_URL=url)
-        proc = subprocess.Popen([sys.executable, "-m", "medgrade.classgrade", "autograde", A, "--students",
+        proc = subprocess.Popen([sys.executable, "-m", "medgrade.classroom.grade", "autograde", A, "--students",
                                  "ada_solved", "-j", "1", "--quiet"], cwd=klass, env=env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
@@ -488,7 +489,7 @@ def test_sqlite_on_a_network_filesystem_is_refused(tmp_path, monkeypatch, capsys
 
 
 def test_class_report_shows_each_aspect_and_what_the_class_lost(klass, serial, tmp_path, monkeypatch, capsys):
-    from medgrade.classreport import AspectStats, AssignmentStats, collect, most_lost
+    from medgrade.classroom.report import AspectStats, AssignmentStats, collect, most_lost
     from medgrade.registry import assignments
     url = _graded_copy(klass, serial, "report.db")
     monkeypatch.setenv("MEDGRADE_COURSE_ROOT", str(klass))

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from medgrade import assignments
-from medgrade.demo import tool_env
+from medgrade.classroom.nbgrader_cli import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 from tests.conftest import load_notebook
 from tests.helpers import copy_course, require
@@ -96,7 +96,7 @@ def course(request, tmp_path_factory):
     adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
     adds += _shared_submissions(assignment, extra)
     # one grading worker: the test workers already run one demo per core
-    proc = _run(["-m", "medgrade.demo", assignment, "-j", "1", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    proc = _run(["-m", "medgrade.classroom.demo", assignment, "-j", "1", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return course, proc.stdout, assignment
 
@@ -228,7 +228,7 @@ def test_demo_rejects_bad_input_and_keeps_the_gradebook(course, tmp_path, args, 
     nbformat.write(foreign, tmp_path / "mine.ipynb")
     args = [x.format(malformed=tmp_path / "broken.ipynb", foreign=tmp_path / "mine.ipynb") for x in args]
     before = _digest(course / "gradebook.db")
-    proc = _run(["-m", "medgrade.demo", *args], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    proc = _run(["-m", "medgrade.classroom.demo", *args], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode != 0
     errors = proc.stderr.strip().splitlines()
     assert len(errors) == 1 and message in errors[0], proc.stderr
@@ -344,7 +344,7 @@ def test_no_submission_runs_script_in_the_instructors_browser(course):
     try:
         raw = _run(["-m", "nbgrader", "autograde", a], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
         plain = [s for s in odd if "," not in s]          # --students splits on commas
-        classwide = _run(["-m", "medgrade.classgrade", "autograde", a, "--students", plain[0], "-j", "1", "--quiet"],
+        classwide = _run(["-m", "medgrade.classroom.grade", "autograde", a, "--students", plain[0], "-j", "1", "--quiet"],
                          cwd=course, MEDGRADE_COURSE_ROOT=str(course))
         assert classwide.returncode == 1 and "not a usable student id" in classwide.stdout, classwide.stdout[-2000:]
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from medgrade import assignments
-from medgrade.demo import run_nbgrader
+from medgrade.classroom.nbgrader_cli import run_nbgrader
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 
 PIN = re.compile(r"^\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s#]+)\s*$")

@@ -17,8 +17,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade import ASPECTS, assignments, sandbox
-from medgrade.demo import tool_env
+from medgrade import ASPECTS, assignments
+from medgrade.worker import sandbox
+from medgrade.classroom.nbgrader_cli import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission, submission_cells
 from tests.helpers import copy_course
 from tests.mutants import apply, demo_mutants, mutants_of
@@ -190,7 +191,7 @@ def batch(tmp_path_factory):
         folder.mkdir()
         nbformat.write(submission(s), folder / f"{ASSIGNMENT}.ipynb")
         adds += ["--add", f"rt{s.number:02d}={folder / f'{ASSIGNMENT}.ipynb'}"]
-    proc = subprocess.run([sys.executable, "-m", "medgrade.demo", ASSIGNMENT, *adds], cwd=course,
+    proc = subprocess.run([sys.executable, "-m", "medgrade.classroom.demo", ASSIGNMENT, *adds], cwd=course,
                           env=tool_env(MEDGRADE_COURSE_ROOT=str(course), MEDGRADE_CALL_SECONDS="5"),
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -7,7 +7,7 @@ import sys
 import nbformat
 import pytest
 
-from medgrade.demo import tool_env
+from medgrade.classroom.nbgrader_cli import tool_env
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 from tests.mutants import apply, mutants_of
 from tests.conftest import load_notebook

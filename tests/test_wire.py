@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from medgrade import wire
+from medgrade.worker import wire
 
 
 def roundtrip(value, keep=None, lookup=None):

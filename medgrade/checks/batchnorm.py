@@ -7,11 +7,11 @@ import re
 import torch
 import torch.nn.functional as F
 
-from .. import oracles
-from .. import strategies as S
-from ..properties import call, check_property, showing
-from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, expect_tensor
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.properties import call, check_property, showing
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_close, assert_equal, expect_tensor
 
 A = "05_batchnorm"
 

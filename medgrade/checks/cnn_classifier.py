@@ -10,13 +10,14 @@ import torch
 import torch.nn as nn
 from hypothesis import strategies as st
 
-from .. import oracles, probes
-from .. import strategies as S
-from ..guard import guarded_call
-from ..isolation import Remote
-from ..properties import beside, call, check_once, check_property, gradients
-from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
+from medgrade import oracles
+from medgrade.worker import probes
+from medgrade import strategies as S
+from medgrade.worker.guard import guarded_call
+from medgrade.isolation import Remote
+from medgrade.properties import beside, call, check_once, check_property, gradients
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor
 
 A = "04_cnn_classifier"
 

@@ -18,13 +18,13 @@ import torch.nn.functional as F
 from hypothesis import strategies as st
 from torch.nn.utils import prune as _prune
 
-from .. import oracles
-from .. import strategies as S
-from ..isolation import Remote
-from ..properties import PropertyResult, beside, call, check_once, check_property, gradients, showing
-from ..registry import aspect
-from ..report import CheckFailed, WorkerLost, assert_close, assert_equal, describe, expect_tensor
-from ..timing import SpeedCase, grading_device, measure_ratio
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.isolation import Remote
+from medgrade.properties import PropertyResult, beside, call, check_once, check_property, gradients, showing
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, WorkerLost, assert_close, assert_equal, describe, expect_tensor
+from medgrade.timing import SpeedCase, grading_device, measure_ratio
 
 A = "26_compression"
 

@@ -9,12 +9,12 @@ import torch.nn as nn
 from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
-from .. import oracles
-from .. import strategies as S
-from ..properties import call, check_property, gradients
-from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
-from ..timing import SpeedCase, measure_ratio
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.properties import call, check_property, gradients
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor
+from medgrade.timing import SpeedCase, measure_ratio
 
 A = "01_conv_arithmetic"
 

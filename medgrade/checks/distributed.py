@@ -12,14 +12,15 @@ import torch.utils.data
 import torch.utils.data.distributed
 from torch import nn
 
-from .. import oracles, probes, ranks
-from .. import strategies as S
-from ..guard import guarded_call
-from ..isolation import Remote
-from ..properties import PropertyResult, around, beside, call, check_once, check_property, judged, showing
-from ..registry import aspect
-from ..report import CheckFailed, WorkerLost, describe
-from ..timing import SpeedCase, grading_device, measure_ratio
+from medgrade import oracles, ranks
+from medgrade.worker import probes
+from medgrade import strategies as S
+from medgrade.worker.guard import guarded_call
+from medgrade.isolation import Remote
+from medgrade.properties import PropertyResult, around, beside, call, check_once, check_property, judged, showing
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, WorkerLost, describe
+from medgrade.timing import SpeedCase, grading_device, measure_ratio
 
 A = "27_distributed"
 
@@ -41,7 +42,7 @@ def _shard_call(fn, case, keywords=_KEYWORDS):
     The call is watched: code of torch's DistributedSampler module that runs during it (a method
     kept from before the call, a reloaded copy of the module) fails it like the tripwires do, and
     so does a change of torch's global random state."""
-    value, used, reseeded = call(around(fn, "medgrade.probes:shard_watch"), case["dataset_size"],
+    value, used, reseeded = call(around(fn, "medgrade.worker.probes:shard_watch"), case["dataset_size"],
                                  case["world_size"], case["rank"], **{k: case[k] for k in keywords},
                                  forbid=_NO_SAMPLER, hint="DistributedSampler is the reference here")
     if used:
@@ -228,9 +229,9 @@ def _reference_step(case, state, x, y, use_autocast=True):
 
 def _run_steps(amp_step, case, scaled: bool):
     """Build the probe setup in the student's process, run the case's steps, compare each step."""
-    setup = beside(amp_step, "medgrade.probes:amp_setup")
-    state_of = beside(amp_step, "medgrade.probes:state_of")
-    scale_of = beside(amp_step, "medgrade.probes:scale_of")
+    setup = beside(amp_step, "medgrade.worker.probes:amp_setup")
+    state_of = beside(amp_step, "medgrade.worker.probes:state_of")
+    scale_of = beside(amp_step, "medgrade.worker.probes:scale_of")
     model, optimizer, scaler = call(setup, case["features"], case["hidden"], case["classes"], case["seed"],
                                     case["lr"], case.get("init_scale") if scaled else None)
     state = call(state_of, model)
@@ -366,7 +367,7 @@ def amp_step_faster_on_cuda(amp_step):
     make_inputs = _speed_inputs(isinstance(amp_step, Remote))
     try:
         call(amp_step, *make_inputs(1, grading_device()))
-        seen = call(beside(amp_step, "medgrade.probes:seen_dtype"), probes.AmpPart(_SPEC, "model"))
+        seen = call(beside(amp_step, "medgrade.worker.probes:seen_dtype"), probes.AmpPart(_SPEC, "model"))
     except CheckFailed as e:
         yield PropertyResult(title, False, 1, "", e.message, kind="speed")
         return
@@ -474,7 +475,7 @@ def _average_scene(average_gradients, world_size: int, seed: int) -> float:
     batches = [_rank_batch(seed + r, 5 + r) for r in range(world_size)]
     expected = _mean_gradients(_net(seed, frozen_bias=True), batches)
     names = _names(_net(seed))
-    driver = around(average_gradients, "medgrade.probes:rank_average_gradients")
+    driver = around(average_gradients, "medgrade.worker.probes:rank_average_gradients")
     with ranks.launch(driver, world_size) as job:
         results = job.call([((_net(seed, frozen_bias=True), x, y, TIMEOUT_S), {}) for x, y in batches])
         grads = _outcomes(results)
@@ -654,7 +655,7 @@ def _run_accumulate(accumulate_gradients, k: int, seed: int) -> tuple[float, lis
     micro = [[_rank_batch(seed + 10 * r + i, 4) for i in range(k)] for r in range(world_size)]
     expected = _mean_gradients(_net(seed), [b for rank_batches in micro for b in rank_batches])
     names = _names(_net(seed))
-    driver = around(accumulate_gradients, "medgrade.probes:rank_accumulate")
+    driver = around(accumulate_gradients, "medgrade.worker.probes:rank_accumulate")
     with ranks.launch(driver, world_size) as job:
         results = job.call([((_net(seed), micro[r], TIMEOUT_S), {}) for r in range(world_size)])
         values = _outcomes(results)

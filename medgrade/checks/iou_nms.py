@@ -18,12 +18,12 @@ import torchvision.ops.boxes as _tv_boxes
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from .. import oracles
-from .. import strategies as S
-from ..properties import call, check_once, check_property
-from ..registry import aspect, refuse_native
-from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
-from ..timing import SpeedCase, grading_device, measure_ratio
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.properties import call, check_once, check_property
+from medgrade.registry import aspect, refuse_native
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor
+from medgrade.timing import SpeedCase, grading_device, measure_ratio
 
 A = "14_iou_nms"
 # the students' workers cannot load torchvision's operator library: box and NMS kernels

@@ -10,11 +10,11 @@ import torchvision.ops
 import torchvision.ops.focal_loss
 from hypothesis import strategies as st
 
-from .. import oracles
-from .. import strategies as S
-from ..properties import call, check_property, gradients, showing
-from ..registry import aspect
-from ..report import CheckFailed, assert_close, describe, expect_tensor
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.properties import call, check_property, gradients, showing
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor
 
 A = "06_losses"
 

@@ -17,14 +17,14 @@ import torch
 import torch.nn.functional as F
 from hypothesis import strategies as st
 
-from .. import oracles
-from .. import strategies as S
-from ..guard import guarded_call
-from ..isolation import Remote
-from ..properties import call, check_property, showing
-from ..registry import aspect
-from ..report import CheckFailed, assert_close, assert_equal, describe, expect_tensor
-from ..timing import SpeedCase, measure_ratio
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.worker.guard import guarded_call
+from medgrade.isolation import Remote
+from medgrade.properties import call, check_property, showing
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor
+from medgrade.timing import SpeedCase, measure_ratio
 
 A = "03_pooling"
 

@@ -9,11 +9,11 @@ import torch
 import torch.nn as nn
 from torch.utils import flop_counter
 
-from .. import oracles
-from .. import strategies as S
-from ..properties import call, check_property
-from ..registry import aspect
-from ..report import CheckFailed, assert_equal, expect_tensor
+from medgrade import oracles
+from medgrade import strategies as S
+from medgrade.properties import call, check_property
+from medgrade.registry import aspect
+from medgrade.failures import CheckFailed, assert_equal, expect_tensor
 
 A = "02_receptive_field"
 

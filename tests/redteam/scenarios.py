@@ -340,7 +340,7 @@ import sys as _sys
 
 def soft_nms(boxes, scores, sigma=0.5, score_threshold=0.001):
     _sys.setprofile(lambda frame, event, arg: None)
-    import medgrade.worker as _w
+    import medgrade.worker.server as _w
     _w._same = lambda a, b: True
     return _w
 """, loses=(S,), charged=("soft_nms",)),

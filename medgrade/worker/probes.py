@@ -3,7 +3,7 @@
 They are unpickled in the worker, next to the student's code, so they live here, in a
 module that imports torch and nothing of the grading package: the worker refuses to
 import the modules that hold checks, references and input generators (see
-:mod:`medgrade.worker`).
+:mod:`medgrade.worker.server`).
 """
 from __future__ import annotations
 

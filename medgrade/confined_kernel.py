@@ -1,10 +1,10 @@
-"""A Jupyter kernel manager that starts notebook kernels confined (see :mod:`medgrade.sandbox`).
+"""A Jupyter kernel manager that starts notebook kernels confined (see :mod:`medgrade.worker.sandbox`).
 
 ``nbgrader autograde`` runs each submission top to bottom in a kernel: that
 is the student's code, with the grader's files within reach. Configured as
 the kernel manager of :class:`ConfinedExecute` (nbgrader's ``Execute``, which
 otherwise fixes its own kernel manager) in ``nbgrader_config.py``, this manager
-starts the kernel through ``python -m medgrade.sandbox``: writes only inside
+starts the kernel through ``python -m medgrade.worker.sandbox``: writes only inside
 the submission's own folder and a private temporary folder, a memory cap, a
 process cap; when the kernel is shut down, everything it started is killed.
 
@@ -25,7 +25,7 @@ from jupyter_client import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import Bool
 
-from . import sandbox
+from medgrade.worker import sandbox
 
 
 class SandboxedKernelManager(AsyncKernelManager):
@@ -38,7 +38,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         folder = os.path.abspath(kw.get("cwd") or os.getcwd())
         self._sandbox_home = tempfile.mkdtemp(prefix="medgrade-kernel-")
         self._sandbox_cgroup = sandbox.new_cgroup()
-        prefix = [sys.executable, "-m", "medgrade.sandbox", "--write", folder, "--write", self._sandbox_home]
+        prefix = [sys.executable, "-m", "medgrade.worker.sandbox", "--write", folder, "--write", self._sandbox_home]
         if self._sandbox_cgroup:
             prefix += ["--cgroup", self._sandbox_cgroup]
         kw["env"] = dict(kw.get("env") or os.environ, **sandbox.private_home(self._sandbox_home))
@@ -84,7 +84,7 @@ class ConfinedExecute(Execute):
     def preprocess(self, nb, resources, *args, **kwargs):
         """A kernel that dies or hangs ends the run, not the grading: the notebook goes on
         to the trusted scoring with the outputs it has."""
-        from .isolation import warm_up
+        from medgrade.isolation import warm_up
         warm_up(resources.get("nbgrader", {}).get("assignment"))   # the scoring's zygotes start while the kernel runs
         try:
             return super().preprocess(nb, resources, *args, **kwargs)

@@ -23,7 +23,7 @@ group, every process of its session, and every member of its cgroup.
 Layers that the machine does not offer are skipped (:func:`confine` returns
 the ones that hold).
 
-``python -m medgrade.sandbox --write DIR ... -- CMD ...`` confines itself and
+``python -m medgrade.worker.sandbox --write DIR ... -- CMD ...`` confines itself and
 then runs CMD: the course's kernel manager starts notebook kernels this way.
 """
 from __future__ import annotations
@@ -348,7 +348,7 @@ def kill_all(leader: int, cgroup: str | None = None, settle: float = 2.0) -> Non
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m medgrade.sandbox",
+    parser = argparse.ArgumentParser(prog="python -m medgrade.worker.sandbox",
                                      description="run a command confined like a grading worker")
     parser.add_argument("--write", action="append", default=[], help="a folder it may write to")
     parser.add_argument("--cgroup", default=None)

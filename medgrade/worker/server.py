@@ -3,11 +3,11 @@
 A worker is forked from a warm, clean process that has imported torch but
 run no student code (see :mod:`medgrade.isolation`). It starts a session of
 its own, sends everything it prints to /dev/null, confines itself
-(:func:`medgrade.sandbox.confine`), runs the notebook's setup and answer
+(:func:`medgrade.worker.sandbox.confine`), runs the notebook's setup and answer
 cells, and then answers requests over one socket: call a function on these
-inputs (the library refused, see :mod:`medgrade.guard`), or run a prepared
+inputs (the library refused, see :mod:`medgrade.worker.guard`), or run a prepared
 block of calls for a timing sample. Requests and replies are plain data
-(:mod:`medgrade.wire`). A worker never sees expected values or verdicts:
+(:mod:`medgrade.worker.wire`). A worker never sees expected values or verdicts:
 the grading process generates the inputs and judges the outputs.
 """
 from __future__ import annotations
@@ -26,8 +26,9 @@ from typing import Any
 
 import torch
 
-from . import sandbox, wire
-from .guard import guarded_call, resolve
+from medgrade.worker import sandbox
+from medgrade.worker import wire
+from medgrade.worker.guard import guarded_call, resolve
 
 sandbox.prepare_network_rules()      # in the zygote: forked workers apply it with one system call
 
@@ -39,7 +40,7 @@ _declared: list = []
 def _refuse_native_code() -> None:
     """In a zygote started with MEDGRADE_REFUSE_NATIVE (:class:`medgrade.isolation.Zygote`),
     before it imports those packages: their shared libraries become unreadable to it and its
-    workers (:func:`medgrade.sandbox.refuse_native`), and their operators are declared without
+    workers (:func:`medgrade.worker.sandbox.refuse_native`), and their operators are declared without
     a kernel, so the packages still import (torchvision registers fake kernels for its
     operators at import) and calling an operator fails."""
     packages = [p for p in os.environ.pop(NATIVE_REFUSED, "").split(",") if p]
@@ -283,17 +284,21 @@ def _same(a, b) -> bool:
                                       and torch.equal(a.nan_to_num(), b.nan_to_num())))
 
 
-# What a worker needs of the grading package; the rest (checks, references, input
-# generators) cannot be imported by the code it runs.
-_WORKER_MODULES = frozenset({"medgrade", "medgrade.worker", "medgrade.wire", "medgrade.guard",
-                             "medgrade.sandbox", "medgrade.probes"})
+# What a worker may import of the grading package is this subpackage (and the package's own
+# lazy __init__); the rest (checks, references, input generators) cannot be imported by the
+# code it runs.
+_WORKER_PACKAGE = __name__.rpartition(".")[0]
+
+
+def _worker_module(name: str) -> bool:
+    return name in ("medgrade", _WORKER_PACKAGE) or name.startswith(_WORKER_PACKAGE + ".")
 
 
 class _GradingPackageRefused:
     """A meta-path finder that refuses the grading package's other modules."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.startswith("medgrade.") and name not in _WORKER_MODULES:
+        if name.startswith("medgrade.") and not _worker_module(name):
             raise ImportError(f"{name} is not available to the code being graded")
         return None
 
@@ -301,7 +306,7 @@ class _GradingPackageRefused:
 def _refuse_grading_package() -> None:
     package = sys.modules.get("medgrade")
     for name in list(sys.modules):
-        if name.startswith("medgrade.") and name not in _WORKER_MODULES:
+        if name.startswith("medgrade.") and not _worker_module(name):
             del sys.modules[name]
             if package is not None and name.count(".") == 1:
                 package.__dict__.pop(name.partition(".")[2], None)

@@ -42,7 +42,7 @@ def collect(url: str, assignment_ids: list[str]) -> list[AssignmentStats]:
     """Per assignment: every graded submission's total and every aspect's scores."""
     from nbgrader.api import MissingEntry
 
-    from .classgrade import open_gradebook
+    from medgrade.classroom.grade import open_gradebook
     gb = open_gradebook(url)
     out = []
     try:
@@ -112,7 +112,7 @@ def most_lost(stats: AssignmentStats, top: int = 5) -> list[AspectStats]:
 
 
 def _summary(aspect_id: str) -> str:
-    from .registry import ASPECTS, assignments
+    from medgrade.registry import ASPECTS, assignments
     assignments()
     found = ASPECTS.get(aspect_id)
     return found.summary if found else ""

@@ -38,8 +38,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .notebook import NotebookError, assignment_ids, course_root, read_notebook
-from .sanitize import usable_id
+from medgrade.notebook import NotebookError, assignment_ids, course_root, read_notebook
+from medgrade.sanitize import usable_id
 
 # Filesystems whose file locking SQLite cannot rely on (SQLite's own documentation warns
 # against network filesystems; a gradebook there can be corrupted by two writers).
@@ -153,7 +153,7 @@ class Job:
 
 
 @dataclass
-class Outcome:
+class JobResult:
     job: Job
     status: str                       # "graded", "failed", "timed out", "not graded"
     reason: str = ""
@@ -186,7 +186,7 @@ def submitted_students(assignments: list[str]) -> list[str]:
                   if s.is_dir() and any((s / a).is_dir() for a in assignments))
 
 
-def plan(assignments: list[str], students: list[str] | None, group) -> tuple[list[Job], list[Outcome]]:
+def plan(assignments: list[str], students: list[str] | None, group) -> tuple[list[Job], list[JobResult]]:
     """The jobs to run, and the submissions that cannot be graded (with the reason)."""
     known = assignment_ids()
     for a in assignments:
@@ -206,17 +206,17 @@ def plan(assignments: list[str], students: list[str] | None, group) -> tuple[lis
                 continue                                  # this student did not submit a
             job = Job(a, student)
             if not usable_id(student):
-                rejected.append(Outcome(job, "not graded", "the folder name is not a usable student id (letters, "
+                rejected.append(JobResult(job, "not graded", "the folder name is not a usable student id (letters, "
                                         "digits and _ . @ + - only; pages print ids as they are)"))
                 continue
             path = folder / f"{a}.ipynb"
             if not path.is_file():
-                rejected.append(Outcome(job, "not graded", f"no {a}.ipynb in submitted/{student}/{a}"))
+                rejected.append(JobResult(job, "not graded", f"no {a}.ipynb in submitted/{student}/{a}"))
                 continue
             try:
                 read_notebook(path)
             except NotebookError as e:
-                rejected.append(Outcome(job, "not graded", str(e)))
+                rejected.append(JobResult(job, "not graded", str(e)))
                 continue
             jobs.append(job)
     return jobs, rejected
@@ -276,7 +276,7 @@ def worker_main(verbose: bool = False) -> int:
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.apps.baseapp import NbGrader
 
-    from .nbgrader_trusted import NEEDS_REVIEW
+    from medgrade.nbgrader_trusted import NEEDS_REVIEW
     app = NbGrader()
     app.load_config_file()
     api = NbGraderAPI(config=app.config)          # the course folder is the working directory
@@ -310,11 +310,11 @@ def failure_reason(text: str) -> str:
     return (lines[-1] if lines else "nbgrader failed")[:300]
 
 
-class Worker:
+class AutogradeProcess:
     def __init__(self, env: dict, log, verbose: bool = False):
         # without --verbose the worker's own output goes to a file of its own, read only if it dies
         self.errors = log if verbose else tempfile.TemporaryFile("w+")
-        command = [sys.executable, "-m", "medgrade.classgrade", "_worker", *(["--verbose"] if verbose else [])]
+        command = [sys.executable, "-m", "medgrade.classroom.grade", "_worker", *(["--verbose"] if verbose else [])]
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
                                      text=True, bufsize=1, env=env, cwd=course_root(),
                                      start_new_session=True)
@@ -373,7 +373,7 @@ def default_workers() -> int:
 
 
 def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: Path,
-             progress: bool = True, verbose: bool = False) -> list[Outcome]:
+             progress: bool = True, verbose: bool = False) -> list[JobResult]:
     """Grade every job with ``workers`` processes; a job that fails or times out is reported.
 
     The log gets one line per submission (graded, failed with nbgrader's reason, timed out;
@@ -381,22 +381,22 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
     of every notebook and what the workers print."""
     from tqdm import tqdm
 
-    from .demo import tool_env
+    from medgrade.classroom.nbgrader_cli import tool_env
     env = tool_env(COURSE_DB_URL=url, MEDGRADE_COURSE_ROOT=str(course_root()))
     pending = list(jobs)
-    outcomes: list[Outcome] = []
+    outcomes: list[JobResult] = []
     bar = tqdm(total=len(jobs), unit="notebook", desc="autograde", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
-    pool: list[Worker] = []
+    pool: list[AutogradeProcess] = []
     log = open(log_path, "a")
     selector = selectors.DefaultSelector()
 
     def start_worker():
-        w = Worker(env, log, verbose)
+        w = AutogradeProcess(env, log, verbose)
         pool.append(w)
         selector.register(w.proc.stdout, selectors.EVENT_READ, w)
 
-    def retire(w: Worker, outcome: Outcome | None):
+    def retire(w: AutogradeProcess, outcome: JobResult | None):
         selector.unregister(w.proc.stdout)
         pool.remove(w)
         if outcome is None:
@@ -405,7 +405,7 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
             w.stop()
             finish(outcome)
 
-    def finish(outcome: Outcome, details: str = ""):
+    def finish(outcome: JobResult, details: str = ""):
         outcomes.append(outcome)
         log.write(log_line(outcome) + "\n" + "".join(f"    {ln}\n" for ln in details.splitlines()))
         log.flush()
@@ -422,16 +422,16 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
             for w in list(pool):
                 if w.job is not None and now - w.started > timeout:
                     job, w.job = w.job, None
-                    retire(w, Outcome(job, "timed out", f"stopped after {timeout:g} s", timeout))
+                    retire(w, JobResult(job, "timed out", f"stopped after {timeout:g} s", timeout))
                     if pending:
                         start_worker()
             for key, _ in selector.select(timeout=1.0):
-                w: Worker = key.data
+                w: AutogradeProcess = key.data
                 line = w.proc.stdout.readline()
                 if not line:                                   # the worker died
                     job, w.job = w.job, None
                     words = w.last_words()
-                    retire(w, None if job is None else Outcome(
+                    retire(w, None if job is None else JobResult(
                         job, "failed", "the grading worker died" + (f": {words.splitlines()[-1][:200]}" if words else "")))
                     code = w.proc.returncode
                     if not w.ready:
@@ -449,7 +449,7 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
                 elif w.job is not None:
                     job, w.job = w.job, None
                     review = "for review: an aspect waits for an instructor" if reply.get("review") else ""
-                    finish(Outcome(job, "graded" if reply.get("ok") else "failed",
+                    finish(JobResult(job, "graded" if reply.get("ok") else "failed",
                                    str(reply.get("reason", "")) if not reply.get("ok") else review,
                                    float(reply.get("seconds", 0.0))), str(reply.get("details", "")))
                 if w.job is None:
@@ -462,11 +462,11 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
             w.stop(grace=5.0)
         bar.close()
         log.close()
-    outcomes += [Outcome(job, "not graded", "no grading worker was left to take it") for job in pending]
+    outcomes += [JobResult(job, "not graded", "no grading worker was left to take it") for job in pending]
     return outcomes
 
 
-def log_line(outcome: Outcome) -> str:
+def log_line(outcome: JobResult) -> str:
     """One line of the class log: when, who, what happened, why, how long."""
     when = time.strftime("%Y-%m-%d %H:%M:%S")
     why = f": {outcome.reason}" if outcome.reason else ""
@@ -498,7 +498,7 @@ def grade_rows(url: str, assignments: list[str]) -> tuple[list[str], dict]:
         gb.close()
 
 
-def class_table(url: str, assignments: list[str], outcomes: list[Outcome] = ()) -> str:
+def class_table(url: str, assignments: list[str], outcomes: list[JobResult] = ()) -> str:
     students, scores = grade_rows(url, assignments)
     problems = {(o.job.student, o.job.assignment): o.status for o in outcomes if o.status != "graded"}
     students = [s for s in students if any((s, a) in scores or (s, a) in problems for a in assignments)]
@@ -584,14 +584,14 @@ def cmd_table(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .classreport import write_report
+    from medgrade.classroom.report import write_report
     path = write_report(_url(args), _assignments(args), Path(args.out or course_root() / "reports"))
     print(path)
     return 0
 
 
 def cmd_slurm(args) -> int:
-    from .clusterjobs import slurm_script
+    from medgrade.classroom.cluster import slurm_script
     chosen = _assignments(args) if args.assignments else []
     try:
         print(slurm_script(args.tasks, args.parallel, chosen, args.cpus), end="")
@@ -601,7 +601,7 @@ def cmd_slurm(args) -> int:
 
 
 def cmd_kube(args) -> int:
-    from .clusterjobs import kube_manifest
+    from medgrade.classroom.cluster import kube_manifest
     chosen = _assignments(args) if args.assignments else []
     try:
         print(kube_manifest(args.tasks, args.parallel, chosen, args.cpus, args.image), end="")

@@ -1,6 +1,6 @@
 """The instructor's demo: the whole nbgrader workflow on sample submissions.
 
-    python -m medgrade.demo [ASSIGNMENT ...] [--add STUDENT=NOTEBOOK ...] [-j K]
+    python -m medgrade.classroom.demo [ASSIGNMENT ...] [--add STUDENT=NOTEBOOK ...] [-j K]
 
 Run from the course root. Generates the release and solution notebooks from
 ``source/``, puts three sample students under ``submitted/`` (``ada_solved``:
@@ -15,39 +15,21 @@ touches the gradebook.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from .classgrade import (DEFAULT_TIMEOUT, ClassError, check_gradebook, db_url_from_config, default_workers,
+from medgrade.classroom.grade import (DEFAULT_TIMEOUT, ClassError, check_gradebook, db_url_from_config, default_workers,
                          plan, prepare_gradebook, run_jobs)
-from .notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
+from medgrade.classroom.nbgrader_cli import NbgraderFailed, run_nbgrader
+from medgrade.notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
 
 
 class DemoError(Exception):
     pass
-
-
-def tool_env(**extra: str) -> dict:
-    """The environment for nbgrader and its helpers (alembic) from this Python's environment."""
-    env = dict(os.environ, **extra)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("OMP_NUM_THREADS", "1")
-    return env
-
-
-def run_nbgrader(*args: str, cwd: Path | None = None) -> None:
-    """Run an nbgrader command in the course folder; DemoError with its last lines if it fails."""
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--log-level=WARN"],
-                          cwd=cwd or course_root(), env=tool_env(), capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-        raise DemoError(f"nbgrader {args[0]} failed:\n  " + "\n  ".join(tail))
 
 
 def _buggy(assignment: str):
@@ -172,9 +154,9 @@ def main(argv=None) -> int:
         for a in chosen:
             run_nbgrader("generate_feedback", a, "--force")
         run_nbgrader("export")
-        from .classreport import write_report
+        from medgrade.classroom.report import write_report
         report = write_report(db_url_from_config(), chosen, course_root() / "reports")
-    except (DemoError, NotebookError, ClassError) as e:
+    except (DemoError, NbgraderFailed, NotebookError, ClassError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(grade_table(chosen))

@@ -1,0 +1,3 @@
+"""Class-scale tools: grading a whole class in parallel (:mod:`.grade`), its report
+(:mod:`.report`), cluster job files (:mod:`.cluster`), the instructor's demo (:mod:`.demo`) and
+running nbgrader's commands (:mod:`.nbgrader_cli`)."""
