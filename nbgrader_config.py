@@ -85,4 +85,5 @@ c.HTMLExporter.filters = {"markdown2html": "medgrade.sanitize.markdown2html"}
 # them as they are: a folder whose name is not a plain id (markup, spaces, quotes) is never
 # graded, so it never reaches the gradebook (./course class autograde reports it).
 from medgrade.sanitize import unusable_submitted_ids  # noqa: E402
+
 c.CourseDirectory.student_id_exclude = ",".join(unusable_submitted_ids(os.path.dirname(os.path.abspath(__file__))))

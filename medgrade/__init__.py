@@ -6,7 +6,7 @@ function, prints what failed and on which input, and returns the points.
 Names are imported on first use, so the small tools of this package (the
 sandbox launcher that starts notebook kernels) do not pay for importing torch.
 """
-__all__ = ["ASPECTS", "Aspect", "assignments", "grade"]
+__all__ = ["ASPECTS", "Aspect", "grade"]
 
 
 def __getattr__(name):

@@ -43,20 +43,25 @@ from multiprocessing import spawn as mp_spawn
 from multiprocessing import util as mp_util
 from typing import Any, Callable, Iterable, Sequence
 
-from medgrade.worker import sandbox
-from medgrade.worker import wire
-from medgrade.worker.guard import Outcome, owner_path
 from medgrade.failures import WorkerLost
+from medgrade.worker import sandbox, wire
+from medgrade.worker.guard import Outcome, owner_path
 
 CALL_SECONDS = float(os.environ.get("MEDGRADE_CALL_SECONDS", "10"))
 ASPECT_SECONDS = float(os.environ.get("MEDGRADE_ASPECT_SECONDS", "60"))
 BOOT_SECONDS = float(os.environ.get("MEDGRADE_BOOT_SECONDS", "60"))
 # What the zygote imports once, so that a worker does not: torch and the worker itself, and
-# what the notebooks' setup cells import, and the libraries some checks refuse (whose
-# functions are replaced by tripwires in the worker): a worker boots in 0.1 s instead of 1-3 s.
-_PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "medgrade.worker.server",
-            "matplotlib.pyplot", "tqdm.auto", "scipy.ndimage", "scipy.stats", "sklearn.metrics",
-            "sklearn.utils.class_weight", "medimg.data", "medimg.plot"]
+# what the notebooks' setup cells import, and what each assignment's folder names (the libraries
+# its checks refuse, whose functions are replaced by tripwires in the worker): a worker boots in
+# 0.1 s instead of 1-3 s.
+_BASE_PRELOAD = ["torch", "torchvision", "numpy", "IPython.core.inputtransformer2", "medgrade.worker.server",
+                 "matplotlib.pyplot", "tqdm.auto", "scipy.ndimage", "medimg.data", "medimg.plot"]
+
+
+@functools.cache
+def _preload() -> list[str]:
+    from medgrade.assignments import worker_preload
+    return _BASE_PRELOAD + [m for m in worker_preload() if m not in _BASE_PRELOAD]
 
 
 _context_lock = threading.Lock()
@@ -87,9 +92,10 @@ class Zygote:
         self.refused = refused
         if refused:
             self.server = forkserver.ForkServer()
-            self.server.set_forkserver_preload(["medgrade.worker.server", *[m for m in _PRELOAD if m != "medgrade.worker.server"]])
+            self.server.set_forkserver_preload(["medgrade.worker.server",
+                                                *[m for m in _preload() if m != "medgrade.worker.server"]])
         else:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(_PRELOAD)
+            multiprocessing.get_context("forkserver").set_forkserver_preload(_preload())
             self.server = forkserver._forkserver
 
     def ensure_running(self) -> None:

@@ -27,7 +27,6 @@ from medgrade.notebook import grade_id, is_answer_cell, is_grade_cell
 from medgrade.registry import ASPECTS
 from medgrade.sanitize import escape_markdown
 
-
 # what TrustedScores logs for a notebook with an aspect that waits for an instructor (the class
 # command's log says 'for review' when nbgrader's log of a notebook holds it)
 NEEDS_REVIEW = "needs an instructor"

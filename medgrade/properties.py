@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import torch
-from hypothesis import example, given
-from hypothesis import reporting
+from hypothesis import example, given, reporting
 from hypothesis import strategies as st
 
-from medgrade.worker.guard import Forbidden, guarded_call
-from medgrade.isolation import Remote, remote_graph
-from medgrade.hypothesis_profile import grading_settings
 from medgrade.failures import CheckFailed, WorkerLost, describe
+from medgrade.hypothesis_profile import grading_settings
+from medgrade.isolation import Remote, remote_graph
+from medgrade.worker.guard import Forbidden, guarded_call
 
 
 @dataclass

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from medgrade.notebook import (AspectScore, NotebookError, assess_notebook, grade_id, identify_assignment,
-                       is_answer_cell, is_grade_cell, read_notebook, source_notebook_path)
+from medgrade.notebook import (
+    AspectScore,
+    NotebookError,
+    assess_notebook,
+    grade_id,
+    identify_assignment,
+    is_answer_cell,
+    is_grade_cell,
+    read_notebook,
+    source_notebook_path,
+)
 
 _TABLE_KEY = pytest.StashKey[list]()
 

@@ -25,10 +25,17 @@ import time
 from multiprocessing import connection, get_context
 from typing import Any, Callable, Iterable, Sequence
 
+from medgrade.failures import WorkerLost
+from medgrade.isolation import (
+    BOOT_SECONDS,
+    Process,
+    Remote,
+    _unfinished,
+    _write_back,
+    rank_deadline,
+)
 from medgrade.worker import wire
 from medgrade.worker.guard import Outcome, guarded_call, resolve
-from medgrade.isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
-from medgrade.failures import WorkerLost
 
 STORE_SECONDS = 60.0
 LOCAL_CALL_SECONDS = float(os.environ.get("MEDGRADE_LOCAL_RANK_SECONDS", "120"))

@@ -1,8 +1,9 @@
 """Assignments -> tasks -> aspects, each aspect with its points and its check.
 
 An aspect is one grade cell: ``nms_edge_cases`` is graded by the function
-``nms_edge_cases`` in ``medgrade/checks/iou_nms.py``, declared there with
-:func:`aspect`. The decorated function is the check: it takes the student's
+``nms_edge_cases`` in ``medgrade/assignments/14_iou_nms/checks.py``, declared there with
+:func:`aspect` (every folder's checks are found by :func:`load_checks`). The
+decorated function is the check: it takes the student's
 function, prints a short report to stdout and returns the points earned.
 """
 from __future__ import annotations
@@ -13,8 +14,8 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from medgrade.properties import PropertyResult, one_thread, quiet
 from medgrade.failures import WorkerLost
+from medgrade.properties import PropertyResult, one_thread, quiet
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
         aspect_id = body.__name__
         if aspect_id in ASPECTS:
             raise ValueError(f"aspect {aspect_id} is declared twice")
+        folder = body.__module__.split(".")[2] if body.__module__.startswith("medgrade.assignments.") else None
+        if folder is not None and folder != assignment:
+            raise ValueError(f"aspect {aspect_id} declares assignment {assignment!r} in the folder of {folder!r}")
 
         @functools.wraps(body)
         def check(fn: Callable, *, report: bool = True) -> float:
@@ -153,7 +157,7 @@ def grade(aspect_id: str, fn: Callable) -> float:
         print(f"[{aspect_id}] graded outside this notebook, in isolated processes")
         return 0.0
     with quiet():
-        from medgrade import checks  # noqa: F401  (registers every aspect)
+        load_checks()
     if aspect_id not in ASPECTS:
         raise KeyError(f"unknown aspect {aspect_id!r}")
     return ASPECTS[aspect_id].check(fn)
@@ -161,8 +165,15 @@ def grade(aspect_id: str, fn: Callable) -> float:
 
 def assignments() -> dict[str, dict[str, list[Aspect]]]:
     """assignment id -> task -> aspects, in declaration order."""
-    from medgrade import checks  # noqa: F401
+    load_checks()
     table: dict[str, dict[str, list[Aspect]]] = {}
     for a in ASPECTS.values():
         table.setdefault(a.assignment, {}).setdefault(a.task, []).append(a)
     return dict(sorted(table.items()))
+
+
+def load_checks() -> None:
+    """Import every assignment folder's checks: each registers its aspects."""
+    import medgrade.assignments as folders
+    for a in folders.ids():
+        folders.part(a, "checks")

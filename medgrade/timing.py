@@ -24,9 +24,9 @@ from typing import Any, Callable, Sequence
 import torch
 from torch.utils.benchmark.utils.timer import timer as clock
 
+from medgrade.failures import CheckFailed, WorkerLost
 from medgrade.isolation import Raised, Remote, reference
 from medgrade.properties import PropertyResult, call
-from medgrade.failures import CheckFailed, WorkerLost
 
 SAMPLES = 11
 BLOCK_SECONDS = 0.02

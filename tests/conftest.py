@@ -59,8 +59,8 @@ _HONEST_REDTEAM = ("test_five_gradings", "test_a_broken_submission", "test_libra
 
 @functools.lru_cache(maxsize=1)
 def _assignment_of() -> dict:
-    from medgrade import assignments
-    from tests.mutants import mutants_of
+    from medgrade.mutants import mutants_of
+    from medgrade.registry import assignments
     table = {}
     for a, tasks in assignments().items():
         table[a] = a

@@ -12,11 +12,11 @@ import functools
 
 import pytest
 
-from medgrade import ASPECTS, assignments
 from medgrade.isolation import grade_cells
+from medgrade.mutants import apply, demo_mutants, mutants_of
 from medgrade.notebook import submission_cells
+from medgrade.registry import ASPECTS, assignments
 from tests.conftest import load_notebook, namespace_of
-from tests.mutants import apply, demo_mutants, mutants_of
 
 ASSIGNMENTS = list(assignments())
 ALL_ASPECTS = [a for tasks in assignments().values() for aspects in tasks.values() for a in aspects]

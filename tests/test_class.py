@@ -24,12 +24,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade.classroom import grade as classgrade
 from medgrade.classroom import cluster as clusterjobs
+from medgrade.classroom import grade as classgrade
 from medgrade.classroom.nbgrader_cli import tool_env
-from medgrade.notebook import PACKAGE_ROOT as ROOT, is_answer_cell
+from medgrade.mutants import apply, demo_mutants, mutants_of
+from medgrade.notebook import PACKAGE_ROOT as ROOT
+from medgrade.notebook import is_answer_cell
 from tests.helpers import copy_course, require
-from tests.mutants import apply, demo_mutants, mutants_of
 
 pytestmark = pytest.mark.slow
 A, B = "01_conv_arithmetic", "05_batchnorm"

@@ -23,12 +23,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade import assignments
 from medgrade.classroom.nbgrader_cli import tool_env
+from medgrade.mutants import demo_mutants
 from medgrade.notebook import PACKAGE_ROOT as ROOT
+from medgrade.registry import assignments
 from tests.conftest import load_notebook
 from tests.helpers import copy_course, require
-from tests.mutants import demo_mutants
 from tests.redteam.xss import hostile_notebook, hostile_student_ids
 from tests.test_tampering import STUDENTS as TAMPERED
 from tests.test_tampering import tampered
@@ -332,7 +332,9 @@ def test_no_submission_runs_script_in_the_instructors_browser(course):
     report, the autograded notebook in JupyterLab. No payload runs, loads a URL, writes a file
     or navigates. Students whose ids are markup are never graded, so never shown."""
     import secrets
+
     from nbgrader.api import Gradebook
+
     from tests import browser
     course, _, a = course
     require(browser.missing())

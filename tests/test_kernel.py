@@ -4,8 +4,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from medgrade.worker import sandbox
 from medgrade.confined_kernel import ConfinedExecute
+from medgrade.worker import sandbox
 
 
 def _run(cells: list[str], folder):

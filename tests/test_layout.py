@@ -8,9 +8,9 @@ import tomllib
 
 import pytest
 
-from medgrade import assignments
 from medgrade.classroom.nbgrader_cli import run_nbgrader
 from medgrade.notebook import PACKAGE_ROOT as ROOT
+from medgrade.registry import assignments
 
 PIN = re.compile(r"^\s*-?\s*([A-Za-z0-9_.\-]+)==([^\s#]+)\s*$")
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from medgrade import ASPECTS, assignments
-from medgrade.worker import sandbox
 from medgrade.classroom.nbgrader_cli import tool_env
-from medgrade.notebook import PACKAGE_ROOT as ROOT, grade_submission, submission_cells
-from tests.helpers import copy_course
-from tests.mutants import apply, demo_mutants, mutants_of
+from medgrade.mutants import apply, demo_mutants, mutants_of
+from medgrade.notebook import PACKAGE_ROOT as ROOT
+from medgrade.notebook import grade_submission, submission_cells
+from medgrade.registry import ASPECTS, assignments
+from medgrade.worker import sandbox
 from tests.conftest import load_notebook
-from tests.redteam.scenarios import (ASSIGNMENT, LEFTOVER_MARK, PORT, SCENARIOS, VANDAL_MARK, expected_points,
-                                     submission)
+from tests.helpers import copy_course
+from tests.redteam.scenarios import ASSIGNMENT, LEFTOVER_MARK, PORT, SCENARIOS, VANDAL_MARK, expected_points, submission
 
 ASPECT_LIST = [a for task in assignments()[ASSIGNMENT].values() for a in task]
 PACKAGE_SOURCE_LINES = ("def check_property", "def measure_ratio", "def guarded_call", "def grade_cells",

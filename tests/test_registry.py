@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from medgrade import ASPECTS, assignments
 from medgrade.notebook import grade_id, is_answer_cell, is_grade_cell, nbgrader_meta
+from medgrade.registry import ASPECTS, assignments
 from tests.conftest import load_notebook
 
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", re.S)

@@ -8,8 +8,8 @@ import nbformat
 import pytest
 
 from medgrade.classroom.nbgrader_cli import tool_env
+from medgrade.mutants import apply, mutants_of
 from medgrade.notebook import PACKAGE_ROOT as ROOT
-from tests.mutants import apply, mutants_of
 from tests.conftest import load_notebook
 
 

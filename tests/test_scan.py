@@ -6,11 +6,11 @@ import textwrap
 
 import pytest
 
-from medgrade import assignments
+from medgrade.mutants import apply, mutants_of
 from medgrade.notebook import answer_cells, grade_id
+from medgrade.registry import assignments
 from medgrade.scan import charges, findings
 from tests.conftest import load_notebook
-from tests.mutants import apply, mutants_of
 from tests.redteam.scenarios import ASSIGNMENT, SCENARIOS, submission
 
 SETUP = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport numpy as np\nimport torchvision\n"

@@ -5,7 +5,7 @@
 Run from the course root. Generates the release and solution notebooks from
 ``source/``, puts three sample students under ``submitted/`` (``ada_solved``:
 the solutions; ``ben_stub``: the untouched release; ``cyd_buggy``: the
-solutions with realistic bugs from ``tests/mutants``), plus any notebook
+solutions with realistic bugs from each assignment's ``mutants.py``), plus any notebook
 given with ``--add``, then runs the real ``nbgrader autograde`` (on K parallel
 workers, as ``./course class autograde`` does), ``generate_feedback`` and
 ``export`` against the course's gradebook and prints the grade table. Every
@@ -20,10 +20,24 @@ import sys
 import time
 from pathlib import Path
 
-from medgrade.classroom.grade import (DEFAULT_TIMEOUT, ClassError, check_gradebook, db_url_from_config, default_workers,
-                         plan, prepare_gradebook, run_jobs)
+from medgrade.classroom.grade import (
+    DEFAULT_TIMEOUT,
+    ClassError,
+    check_gradebook,
+    db_url_from_config,
+    default_workers,
+    plan,
+    prepare_gradebook,
+    run_jobs,
+)
 from medgrade.classroom.nbgrader_cli import NbgraderFailed, run_nbgrader
-from medgrade.notebook import NotebookError, course_root, assignment_ids, identify_assignment, read_notebook
+from medgrade.notebook import (
+    NotebookError,
+    assignment_ids,
+    course_root,
+    identify_assignment,
+    read_notebook,
+)
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
 
@@ -33,10 +47,8 @@ class DemoError(Exception):
 
 
 def _buggy(assignment: str):
-    """The solution notebook with the realistic bugs ``tests/mutants`` picks for the demo."""
-    if str(course_root()) not in sys.path:
-        sys.path.insert(0, str(course_root()))
-    from tests.mutants import apply, demo_mutants
+    """The solution notebook with the realistic bugs its ``mutants.py`` picks for the demo."""
+    from medgrade.mutants import apply, demo_mutants
     chosen = demo_mutants(assignment)
     nb = read_notebook(course_root() / "solutions" / assignment / f"{assignment}.ipynb")
     return apply(nb, *chosen), [m.name for m in chosen]

@@ -26,8 +26,7 @@ from typing import Any
 
 import torch
 
-from medgrade.worker import sandbox
-from medgrade.worker import wire
+from medgrade.worker import sandbox, wire
 from medgrade.worker.guard import guarded_call, resolve
 
 sandbox.prepare_network_rules()      # in the zygote: forked workers apply it with one system call

@@ -1,0 +1,1 @@
+"""05_batchnorm: Batch normalization forward and backward, and layer normalization."""

@@ -1,0 +1,1 @@
+"""06_losses: Losses for classification and segmentation: cross-entropy, Dice, IoU, focal, smooth L1."""

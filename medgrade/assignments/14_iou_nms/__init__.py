@@ -1,0 +1,1 @@
+"""14_iou_nms: Boxes: IoU, generalized IoU, NMS, class-aware NMS, soft-NMS."""

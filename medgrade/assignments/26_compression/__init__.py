@@ -1,0 +1,1 @@
+"""26_compression: Model compression: pruning, quantization, knowledge distillation."""

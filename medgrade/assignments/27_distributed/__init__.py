@@ -1,0 +1,1 @@
+"""27_distributed: Distributed training: sharding, gradient averaging, DDP, accumulation, mixed precision."""

@@ -1,0 +1,1 @@
+"""What several assignments draw and compare with: tensors from seeds, boxes."""
