@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from multiprocessing import context as mp_context
 from multiprocessing import forkserver as mp_forkserver
 from multiprocessing import popen_forkserver
@@ -452,8 +453,13 @@ class Session:
 
     def __init__(self, cells: list[str], call_seconds: float = CALL_SECONDS,
                  aspect_seconds: float = ASPECT_SECONDS, boot_seconds: float = BOOT_SECONDS,
-                 refused: tuple[str, ...] = ()):
+                 refused: tuple[str, ...] = (), references: Callable[[str], CourseAnswers | None] | None = None):
         self.cells = list(cells)
+        # an aspect's task uses the course's answers for the other graded functions (see swap)
+        self.references = references
+        self.aspect = None
+        self.swapped: tuple[str, ...] = ()      # what the current aspect's task uses of the course's
+        self.exposed: set[str] = set()          # every name the worker has held the course's answer of
         self.refused = tuple(refused)          # packages whose native code its workers cannot load
         self.call_seconds, self.aspect_seconds, self.boot_seconds = call_seconds, aspect_seconds, boot_seconds
         self.worker: Process | None = None
@@ -476,11 +482,38 @@ class Session:
             self.worker.kill()
             self.worker = None
 
-    def start_aspect(self, call_seconds: float | None = None, aspect_seconds: float | None = None) -> None:
-        """A new aspect: its budget starts now; an aspect may raise the default limits."""
+    def start_aspect(self, call_seconds: float | None = None, aspect_seconds: float | None = None,
+                     aspect=None) -> None:
+        """A new aspect: its budget starts now; an aspect may raise the default limits. Given the
+        aspect (a registry entry), its task is graded with the course's answers in place of the
+        other graded functions it uses (:meth:`swap`)."""
         self.call_limit = max(self.call_seconds, call_seconds or 0.0)
         self.budget = max(self.aspect_seconds, aspect_seconds or 0.0)
         self.deadline = time.monotonic() + self.budget
+        self.aspect, self.swapped = aspect, ()
+        if aspect is None or self.worker is None or not self.worker.alive:
+            return
+        if aspect.task in self.exposed:
+            # this worker has held the course's answer of the task now graded (the student's code
+            # could have kept it): the aspect gets a fresh worker
+            self.worker.kill()
+            self.worker, self.exposed = None, set()
+            return
+        self.swapped = self.swap(self.worker)
+
+    def swap(self, process: "Process") -> tuple[str, ...]:
+        """Replace, in ``process``, the graded functions the current aspect's task uses (other than
+        those it grades as the student wrote them) with the course's answers; what was replaced."""
+        answers = self.references(self.aspect.assignment) if self.references and self.aspect else None
+        if answers is None:
+            return ()
+        reply, _ = process.request({"op": "swap", "task": self.aspect.task, "graded": list(answers.tasks),
+                                    "own": list(self.aspect.own), "cells": list(answers.cells)},
+                                   timeout=self.boot_seconds, what="your notebook's answer cells")
+        swapped = tuple(_strings(reply.get("swapped")))
+        if process is self.worker:
+            self.exposed |= set(swapped)
+        return swapped
 
     def timeout(self) -> float:
         left = self.deadline - time.monotonic()
@@ -511,6 +544,8 @@ class Session:
                 raise
             self.cell_errors = [e if isinstance(e, str) else None for e in reply.get("errors", [])]
             self.defined = _strings(reply.get("defined"))
+            if self.aspect is not None:
+                self.swapped = self.swap(self.worker)
         return self.worker
 
     def ranks(self, envs: list[dict]) -> Ranks:
@@ -544,6 +579,9 @@ class Ranks:
                              "your notebook's answer cells", limit)
             for process in self.processes:
                 process.receive(deadline, "your notebook's answer cells", limit)
+            if session.aspect is not None:
+                for process in self.processes:
+                    session.swap(process)
         except BaseException:
             self.close()
             raise
@@ -679,6 +717,27 @@ def reference(fn: Callable) -> Remote:
     return _references.function(fn)
 
 
+@dataclass(frozen=True)
+class CourseAnswers:
+    """What a worker needs to put the course's answers in place of a student's: the assignment's
+    graded functions, and its source notebook's setup and answer cells."""
+    tasks: tuple[str, ...]
+    cells: tuple[str, ...]
+
+
+@functools.cache
+def course_answers(assignment: str) -> CourseAnswers | None:
+    """The course's answers of ``assignment`` (from the course's ``source/``, else the package's
+    own); None when neither has its notebook."""
+    from medgrade.notebook import PACKAGE_ROOT, read_notebook, source_notebook_path, submission_cells
+    from medgrade.registry import assignments
+    for path in (source_notebook_path(assignment), PACKAGE_ROOT / "source" / assignment / f"{assignment}.ipynb"):
+        if path.is_file():
+            cells = tuple(submission_cells(read_notebook(path)))
+            return CourseAnswers(tuple(assignments().get(assignment, {})), cells)
+    return None
+
+
 def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | None = None,
                 **budgets) -> list[tuple[Any, float, str]]:
     """Grade ``aspects`` (registry entries) on the functions that ``cells`` define.
@@ -686,16 +745,35 @@ def grade_cells(cells: list[str], aspects: list, functions: dict[str, str] | Non
     Returns (aspect, points, report) in order. ``functions`` maps an aspect id
     to the graded function's name (default: the aspect's task). The workers cannot load the
     native code of the packages the aspects' assignments refuse (:func:`medgrade.registry.refuse_native`).
+    An aspect grades its own task: the other graded functions the task uses are the course's
+    answers while it is graded, and the report says so where one of the student's is wrong.
     """
     from medgrade.registry import NATIVE_REFUSED
     refused = tuple(sorted({p for a in aspects for p in NATIVE_REFUSED.get(a.assignment, ())}))
-    results = []
-    with Session(cells, refused=refused, **budgets) as session:
+    results, uses = [], []
+    with Session(cells, refused=refused, references=course_answers, **budgets) as session:
         for a in aspects:
-            session.start_aspect(a.call_seconds, a.aspect_seconds)
+            session.start_aspect(a.call_seconds, a.aspect_seconds, aspect=a)
             fn = session.function((functions or {}).get(a.id, a.task))
             out = io.StringIO()
             with contextlib.redirect_stdout(out):
                 points = a.check(fn)
             results.append((a, points, out.getvalue().rstrip()))
-    return results
+            uses.append(session.swapped)
+    return _charged_once(results, uses)
+
+
+def _charged_once(results: list, uses: list[tuple[str, ...]]) -> list[tuple[Any, float, str]]:
+    """Each report of an aspect graded with the course's answer of a function the student got
+    wrong (one of that function's aspects lost points here) names that function and the aspects
+    its mistake is charged to."""
+    lost: dict[str, list[str]] = {}
+    for a, points, _ in results:
+        if a.kind == "correct" and points < a.points:
+            lost.setdefault(a.task, []).append(a.id)
+    out = []
+    for (a, points, report), used in zip(results, uses, strict=True):
+        notes = [f"  · your {name} is wrong (it loses {', '.join(lost[name])}); this aspect used the course's "
+                 f"{name} in its place, so that mistake is not charged here too" for name in used if name in lost]
+        out.append((a, points, "\n".join([report, *notes]) if notes else report))
+    return out

@@ -31,6 +31,7 @@ class Aspect:
     call_seconds: float | None = None      # isolated runs: one call's time limit (None: the default)
     aspect_seconds: float | None = None    # isolated runs: the whole aspect's budget (None: the default)
     device: str | None = None              # "cuda": graded only where the grading machine has one
+    own: tuple[str, ...] = ()              # graded functions the task is graded with as the student wrote them
 
     def gradable_here(self) -> bool:
         """False for a CUDA-only aspect on a machine without CUDA: it scores 0 there, with a reason."""
@@ -50,7 +51,8 @@ _memo: dict[str, weakref.WeakKeyDictionary] = {}
 
 def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
            requires: Iterable[str] = (), call_seconds: float | None = None,
-           aspect_seconds: float | None = None, device: str | None = None) -> Callable:
+           aspect_seconds: float | None = None, device: str | None = None,
+           own: Iterable[str] = ()) -> Callable:
     """Declare a graded aspect. The decorated generator yields PropertyResults in order.
 
     ``call_seconds`` / ``aspect_seconds`` raise the isolated runners' limits for
@@ -58,6 +60,10 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
     ``device="cuda"``: the aspect is about CUDA (a GPU speed-up); on a grading machine
     without CUDA it is not run and scores 0, saying so: no point is given for what was
     not checked.
+    ``own``: in isolated runs a task is graded with the course's answers in place of the other
+    graded functions it uses, so that one mistake costs its own aspects once
+    (:func:`medgrade.isolation.grade_cells`); an aspect about how the task uses the student's own
+    helper names that helper here.
     """
 
     def register(body: Callable[..., Iterator[PropertyResult]]) -> Callable[..., float]:
@@ -88,7 +94,7 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
 
         info = Aspect(aspect_id, assignment, task, float(points), kind, tuple(requires),
                       (body.__doc__ or "").strip().splitlines()[0] if body.__doc__ else "", check,
-                      call_seconds, aspect_seconds, device)
+                      call_seconds, aspect_seconds, device, tuple(own))
         ASPECTS[aspect_id] = info
         return check
 

@@ -57,6 +57,8 @@ def _refuse_native_code() -> None:
 _refuse_native_code()
 
 CELL_NAME = "<answer cell {}>"
+REFERENCE_NAME = "<the course's answer cell {}>"
+_ABSENT = object()
 
 
 class _NoShell:
@@ -75,6 +77,8 @@ class Worker:
         self.objects: dict[int, Any] = {}
         self.prepared: tuple[Any, list] | None = None
         self.devices = wire.devices_here()
+        self.references: dict[str, Any] | None = None      # the course's answers (see swap)
+        self.swapped: dict[str, Any] = {}                   # name -> what the namespace held before
 
     # ------------------------------------------------------------ plain data in and out
     def keep(self, value: Any) -> int:
@@ -103,15 +107,12 @@ class Worker:
     # ------------------------------------------------------------ requests
     def boot(self, cells: list[str], env: dict | None = None) -> dict:
         """Run the cells; ``env``: environment variables set first (a rank's, as torchrun sets them)."""
-        from IPython.core.inputtransformer2 import TransformerManager
         os.environ.update({str(k): str(v) for k, v in (env or {}).items()})
-        transform = TransformerManager().transform_cell
         self.cells = list(cells)
         errors = []
         for i, source in enumerate(self.cells):
             try:
-                code = compile(transform(source), CELL_NAME.format(i + 1), "exec", dont_inherit=True)
-                exec(code, self.namespace)
+                _run_cell(source, CELL_NAME.format(i + 1), self.namespace)
                 errors.append(None)
             except BaseException as e:     # noqa: B036  (a cell may raise SystemExit too)
                 errors.append(f"{type(e).__name__}: {str(e)[:300]}" + self.where(e, prefix=" ("))
@@ -205,6 +206,48 @@ class Worker:
             return self.reply({"raised": [type(e).__name__, str(e)[:2000], self.where(e)]})
         self.reply({"raised": None}, {"value": results})
 
+    def swap(self, request: dict) -> None:
+        """Before an aspect of ``task``: the other graded functions that ``task`` uses (its code
+        names them, directly or through helpers the notebook defines) become the course's
+        answers, so that a mistake in one of them costs only its own aspects. ``own`` names those
+        the aspect grades as the student wrote them. What an earlier swap replaced comes back first.
+        """
+        for name, before in self.swapped.items():
+            if before is _ABSENT:
+                self.namespace.pop(name, None)
+            else:
+                self.namespace[name] = before
+        self.swapped = {}
+        task = str(request.get("task", ""))
+        others = {str(n) for n in request.get("graded", [])} - {task} - {str(n) for n in request.get("own", [])}
+        used = _names_used(self.namespace.get(task), others, self.namespace) if others else set()
+        if used:
+            references = self.course_answers(request.get("cells", []))
+            for name in sorted(used):
+                if name in references:
+                    self.swapped[name] = self.namespace.get(name, _ABSENT)
+                    self.namespace[name] = references[name]
+        self.reply({"swapped": sorted(self.swapped)})
+
+    def course_answers(self, cells: list) -> dict:
+        """The course's setup and answer cells, run once in a namespace of their own (the random
+        generators left as they were)."""
+        if self.references is None:
+            self.references = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _NoShell}
+            import numpy as np
+            state = (random.getstate(), torch.get_rng_state(), np.random.get_state())
+            try:
+                for i, source in enumerate(cells):
+                    try:
+                        _run_cell(str(source), REFERENCE_NAME.format(i + 1), self.references)
+                    except Exception:      # noqa: BLE001  (an answer it cannot define is not swapped)
+                        pass
+            finally:
+                random.setstate(state[0])
+                torch.set_rng_state(state[1])
+                np.random.set_state(state[2])
+        return self.references
+
     def define(self, request: dict) -> None:
         """The reference worker only: a trusted function sent by the grader."""
         self.namespace[str(request["name"])] = pickle.loads(base64.b64decode(request["pickle"]))
@@ -238,9 +281,60 @@ class Worker:
             self.run()
         elif op == "define":
             self.define(request)
+        elif op == "swap":
+            self.swap(request)
         else:
             return False
         return True
+
+def _run_cell(source: str, name: str, namespace: dict) -> None:
+    from IPython.core.inputtransformer2 import TransformerManager
+    exec(compile(TransformerManager().transform_cell(source), name, "exec", dont_inherit=True), namespace)
+
+
+def _code_names(obj, seen: set) -> set[str]:
+    """The global names the code of a function or class (its methods) refers to."""
+    codes = []
+    if isinstance(obj, type):
+        for value in vars(obj).values():
+            value = getattr(value, "__func__", value)
+            if isinstance(value, property):
+                value = value.fget
+            if callable(value) and hasattr(value, "__code__"):
+                codes.append(value.__code__)
+    elif hasattr(obj, "__code__"):
+        codes.append(obj.__code__)
+    names: set[str] = set()
+    while codes:
+        code = codes.pop()
+        if id(code) in seen:
+            continue
+        seen.add(id(code))
+        names.update(code.co_names)
+        codes.extend(c for c in code.co_consts if isinstance(c, type(code)))
+    return names
+
+
+def _names_used(fn, graded: set[str], namespace: dict) -> set[str]:
+    """Which of ``graded`` the code of ``fn`` names, directly or through the notebook's other
+    functions and classes (defined in the answer cells, so their module is ``__main__``)."""
+    found: set[str] = set()
+    seen_code: set = set()
+    todo, visited = [fn], set()
+    while todo:
+        obj = todo.pop()
+        if obj is None or id(obj) in visited:
+            continue
+        visited.add(id(obj))
+        for name in _code_names(obj, seen_code):
+            if name in graded:
+                found.add(name)
+                continue
+            value = namespace.get(name)
+            if getattr(value, "__module__", None) == "__main__" and (callable(value) or isinstance(value, type)):
+                todo.append(value)
+    return found
+
 
 def _tensors(args, kwargs) -> dict:
     """The tensors a call may modify in place: tensor arguments, and the parameters and

@@ -17,6 +17,8 @@ from medgrade.failures import (
     assert_equal,
     describe,
     expect_tensor,
+    modified_in_place,
+    wrong_dtype,
 )
 from medgrade.isolation import Remote
 from medgrade.properties import beside, call, check_once, check_property, gradients
@@ -125,7 +127,7 @@ def _dataset_inputs(case):
 def _label_value(got, what):
     if isinstance(got, torch.Tensor):
         if got.dim() != 0 or got.dtype != torch.int64:
-            raise CheckFailed(f"{what} should be a 0-d int64 tensor, got shape {tuple(got.shape)}, {got.dtype}")
+            raise CheckFailed(f"{wrong_dtype(what, '0-d int64', got.dtype)}, shape {tuple(got.shape)}")
         return int(got)
     if isinstance(got, numbers.Integral) and not isinstance(got, bool):
         return int(got)
@@ -286,7 +288,8 @@ def training_options_fields(TrainingOptions):
 
     def boundary():
         for name, value in _BOUNDARY:
-            got = _as_dict(TrainingOptions, _call(TrainingOptions, **{name: value}), f"TrainingOptions({name}={value!r})")
+            shown = f"TrainingOptions({name}={value!r})"
+            got = _as_dict(TrainingOptions, _call(TrainingOptions, **{name: value}), shown)
             _same_fields(got, {**_MATLAB_DEFAULTS, name: value}, f"TrainingOptions({name}={value!r})")
 
     yield check_once("TrainingOptions() has MATLAB's field names and trainingOptions('sgdm') defaults", defaults)
@@ -425,7 +428,7 @@ def _run_both(train_network, case):
 
 
 def _same_weights(net, reference):
-    got, want = net.state_dict(), oracles.state_dict()
+    got, want = net.state_dict(), reference.state_dict()
     for name, value in want.items():
         if name == "mode":
             continue
@@ -650,7 +653,11 @@ def sensitivity_specificity_correct(sensitivity_specificity):
 def _unchanged(sent: list, originals: list, names: list) -> None:
     """The tensors a metric was given are left as they were."""
     for got, want, name in zip(sent, originals, names):
-        assert_equal(got, want, what=f"{name} after the call (leave the inputs unchanged)")
+        try:
+            assert_equal(got, want, what=name)
+        except CheckFailed:
+            raise CheckFailed(f"{modified_in_place(name)}\n"
+                              f"before: {describe(want)}\nafter:  {describe(got)}") from None
 
 
 def _auc_shown(case):

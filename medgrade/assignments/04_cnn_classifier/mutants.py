@@ -33,7 +33,7 @@ MUTANTS = [
     Mutant("confusion_transposed", "confusion_matrix",
            (("pairs = y_true.long() * num_classes + y_pred.long()",
              "pairs = y_pred.long() * num_classes + y_true.long()"),),
-           breaks=(CONFUSION, SENS),
+           breaks=(CONFUSION,), keeps=(SENS,),      # sensitivity_specificity uses the course's confusion_matrix
            why="rows are the prediction and columns the truth: FP and FN swap places"),
     Mutant("confusion_without_minlength", "confusion_matrix",
            (("torch.bincount(pairs, minlength=num_classes * num_classes)", "torch.bincount(pairs)"),),
@@ -67,7 +67,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- dataset, network, options, schedule
     Mutant("dataset_labels_shifted", "LesionDataset",
            (("return image, self.labels[index]", "return image, self.labels[(index + 1) % len(self.labels)]"),),
-           breaks=(DATASET, TRAINED),
+           breaks=(DATASET,), keeps=(TRAINED,),     # fit_and_score uses the course's LesionDataset
            why="labels shifted by one against the images: the classifier learns noise"),
     Mutant("dataset_transform_result_dropped", "LesionDataset",
            (("image = self.transform(image)", "self.transform(image)"),),
@@ -100,7 +100,7 @@ MUTANTS = [
            why="never checks the values (the check is not run at construction)"),
     Mutant("schedule_drops_one_epoch_early", "learning_rate_at",
            (("drops = (epoch - 1) // options.LearnRateDropPeriod", "drops = epoch // options.LearnRateDropPeriod"),),
-           breaks=(SCHEDULE, REFERENCE),
+           breaks=(SCHEDULE,), keeps=(REFERENCE,),  # train_network uses the course's learning_rate_at
            why="counts epochs from 0: the rate drops one epoch too early"),
     Mutant("schedule_exponential", "learning_rate_at",
            (("drops = (epoch - 1) // options.LearnRateDropPeriod", "drops = (epoch - 1) / options.LearnRateDropPeriod"),),
@@ -118,7 +118,7 @@ MUTANTS = [
            why="trains on the final incomplete mini-batch (PyTorch's DataLoader default), which MATLAB discards"),
     Mutant("train_without_zero_grad", "train_network",
            (("            optimizer.zero_grad()\n", ""),),
-           breaks=(REFERENCE, TRAINED),
+           breaks=(REFERENCE,), keeps=(TRAINED,),   # fit_and_score uses the course's train_network
            why="never zeroes the gradients: they accumulate across iterations"),
     Mutant("train_rate_never_updated", "train_network",
            (("        for group in optimizer.param_groups:\n            group[\"lr\"] = lr\n", ""),),

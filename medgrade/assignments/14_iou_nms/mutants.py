@@ -51,12 +51,15 @@ _NMS_PAIR_LOOP = """    suppressed = torch.zeros(len(scores), dtype=torch.bool, 
     order = order[:0]
 """
 
+# A wrong box_iou costs box_iou's aspects only: nms and soft-NMS are graded with the course's box_iou.
+USES_BOX_IOU = ("nms_correct", "nms_edge_cases", "soft_nms_correct")
+
 MUTANTS = [
     # ---------------------------------------------------------------- box_area
     Mutant("area_plus_one_pixel", "box_area",
            (("width = boxes[:, 2] - boxes[:, 0]", "width = boxes[:, 2] - boxes[:, 0] + 1"),
             ("height = boxes[:, 3] - boxes[:, 1]", "height = boxes[:, 3] - boxes[:, 1] + 1")),
-           breaks=("box_area_correct", "box_iou_correct"),
+           breaks=("box_area_correct",), keeps=("box_iou_correct", "generalized_box_iou_correct"),
            why="the inclusive-pixel (+1) convention of old VOC code, on continuous coordinates"),
     Mutant("area_reads_xywh", "box_area",
            (("width = boxes[:, 2] - boxes[:, 0]", "width = boxes[:, 2]"),
@@ -66,7 +69,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- box_iou
     Mutant("iou_no_clamp", "box_iou",
            ((".clamp(min=0)", ""),),
-           breaks=("box_iou_correct",),
+           breaks=("box_iou_correct",), keeps=USES_BOX_IOU,
            why="negative width times negative height: disjoint boxes get a positive IoU"),
     Mutant("iou_union_without_intersection", "box_iou",
            (("union = area1[:, None] + area2[None, :] - inter", "union = area1[:, None] + area2[None, :]"),),
@@ -74,7 +77,7 @@ MUTANTS = [
            why="|A| + |B| counts the intersection twice: IoU is at most 1/2"),
     Mutant("iou_plus_one_pixel", "box_iou",
            (("(bottom_right - top_left).clamp(min=0)", "(bottom_right - top_left + 1).clamp(min=0)"),),
-           breaks=("box_iou_correct",),
+           breaks=("box_iou_correct",), keeps=USES_BOX_IOU,
            why="+1 on the intersection's sides only"),
     Mutant("iou_wrong_corner", "box_iou",
            (("top_left = torch.max(", "top_left = torch.min("),),
@@ -97,7 +100,7 @@ MUTANTS = [
     Mutant("nms_no_sort", "nms",
            (("order = torch.sort(scores, descending=True, stable=True).indices",
              "order = torch.arange(len(scores), device=scores.device)"),),
-           breaks=("nms_correct",),
+           breaks=("nms_correct",), keeps=("batched_nms_correct",),   # batched_nms uses the course's nms
            why="greedy in index order instead of score order"),
     Mutant("nms_ascending", "nms",
            (("descending=True", "descending=False"),),

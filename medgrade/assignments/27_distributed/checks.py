@@ -14,7 +14,7 @@ from torch import nn
 
 from medgrade import ranks
 from medgrade.common.tensors import tensor_from_seed
-from medgrade.failures import CheckFailed, WorkerLost, describe
+from medgrade.failures import CheckFailed, WorkerLost, describe, max_difference, wrong_dtype
 from medgrade.isolation import Remote
 from medgrade.properties import (
     PropertyResult,
@@ -293,8 +293,8 @@ def _check_loss(got, want, where):
 def _check_master_weights(new_state, state, where):
     for name, t in new_state.items():
         if name != "seen_dtype" and t.dtype != torch.float32:
-            raise CheckFailed(f"{where}: the parameter {name} is {str(t.dtype).removeprefix('torch.')} after the "
-                              f"step; the master weights must stay float32 (autocast casts per operation, "
+            raise CheckFailed(f"{where}: {wrong_dtype(f'the parameter {name}', torch.float32, t.dtype)} after "
+                              f"the step; the master weights must stay float32 (autocast casts per operation, "
                               f"the model itself is not converted)")
 
 
@@ -453,7 +453,7 @@ def _same_tensors(got, expected: list, names: list[str], what: str, tol: float) 
                               f"got {describe(g)}")
         diff = float((g.double() - e).abs().max()) if e.numel() else 0.0
         if not diff <= tol:
-            raise CheckFailed(f"{what}: parameter {name} is off by up to {diff:.3g}")
+            raise CheckFailed(f"{what}: parameter {name} is off, {max_difference(diff, f'{tol:g}')}")
     return _max_difference([g for g in got if g is not None], [e for e in expected if e is not None])
 
 
@@ -551,7 +551,7 @@ def _train_scene(train_ddp, world_size, n, batch_size, epochs, lr, seed) -> floa
     x, y = _rank_batch(seed, n)
     reference = _net(seed)
     expected_losses = _single_process(reference, x, y, world_size, epochs, batch_size, lr, seed)
-    expected = [p.detach().clone() for p in oracles.parameters()]
+    expected = [p.detach().clone() for p in reference.parameters()]
     models = [_net(seed) if r == 0 else _perturbed(_net(seed), seed + r) for r in range(world_size)]
     kwargs = dict(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, timeout_s=TIMEOUT_S)
     with ranks.launch(train_ddp, world_size) as job:
@@ -570,10 +570,10 @@ def _train_scene(train_ddp, world_size, n, batch_size, epochs, lr, seed) -> floa
         if type(got) is not list or len(got) != len(want) or any(type(v) is not float for v in got):
             raise CheckFailed(f"rank {r} should return its {len(want)} step losses as a list of "
                               f"Python floats, got {describe(got)}")
-        off = max(abs(a - b) for a, b in zip(got, want))
-        if not off <= 1e-9:
+        off, allowed = max(abs(a - b) for a, b in zip(got, want)), 1e-9
+        if not off <= allowed:
             raise CheckFailed(f"rank {r}'s step losses are not the losses of its own batches "
-                              f"(off by up to {off:.3g})")
+                              f"({max_difference(off, f'{allowed:g}')})")
     return worst
 
 
