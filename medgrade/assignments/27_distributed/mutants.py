@@ -15,7 +15,7 @@ MUTANTS = [
     Mutant("shard_pads_with_last_index", "shard_indices",
            (("order = (order * math.ceil(total / len(order)))[:total]",
              "order = order + [order[-1]] * (total - len(order))"),),
-           breaks=(UNSHUFFLED, SHUFFLED),
+           breaks=(UNSHUFFLED, SHUFFLED), keeps=("train_ddp_matches_single_process", "train_ddp_rendezvous"),
            why="pads by repeating the last index instead of the list from its start"),
     Mutant("shard_pads_once", "shard_indices",
            (("order = (order * math.ceil(total / len(order)))[:total]",
