@@ -39,7 +39,7 @@ class CheckFailed(AssertionError):
 def describe(value: Any) -> str:
     """A short, readable rendering of an input or an output."""
     if isinstance(value, torch.Tensor):
-        head = f"tensor of shape {tuple(value.shape)}, {str(value.dtype).replace('torch.', '')}"
+        head = f"tensor of shape {tuple(value.shape)}, {_dtype_name(value.dtype)}"
         if value.device.type != "cpu":
             head += f", on {value.device}"
         if value.numel() == 0:
@@ -68,6 +68,31 @@ def _indent(text: str, n: int) -> str:
     return "\n".join(pad + line for line in text.splitlines())
 
 
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def modified_in_place(name: str, who: str = "your function") -> str:
+    """The message for a call that changed its input ``name`` in place."""
+    return f"{who} modified its input {name} in place; it must leave its inputs as they were"
+
+
+def wrong_device(what: str, expected: Any, got: Any) -> str:
+    """The message for a tensor ``what`` found on device ``got`` instead of ``expected``."""
+    return f"{what} should be on the input's device ({expected}), got {got}"
+
+
+def wrong_dtype(what: str, expected: Any, got: Any) -> str:
+    """The message for a tensor ``what`` of dtype ``got`` where ``expected`` (a dtype or words) was asked."""
+    name = _dtype_name(expected)
+    return f"{what} should be {'an' if name[:1] in 'aeio' else 'a'} {name} tensor, got dtype {_dtype_name(got)}"
+
+
+def max_difference(worst: float, allowed: str) -> str:
+    """How far a result is from the expected one: the largest difference, and the difference allowed."""
+    return f"max difference {worst:.3g} (allowed {allowed})"
+
+
 def expect_tensor(got: Any, *, what: str = "the result", shape=None, dtype=None) -> torch.Tensor:
     """Fail unless ``got`` is a plain ``torch.Tensor`` with this shape and dtype."""
     if type(got) is not torch.Tensor:
@@ -75,7 +100,7 @@ def expect_tensor(got: Any, *, what: str = "the result", shape=None, dtype=None)
     if shape is not None and tuple(got.shape) != tuple(shape):
         raise CheckFailed(f"{what} should have shape {tuple(shape)}, got {tuple(got.shape)}")
     if dtype is not None and got.dtype != dtype:
-        raise CheckFailed(f"{what} should have dtype {dtype}, got {got.dtype}")
+        raise CheckFailed(wrong_dtype(what, dtype, got.dtype))
     return got
 
 
@@ -88,7 +113,7 @@ def assert_close(got: Any, expected: torch.Tensor, *, rtol: float, atol: float,
     """
     expect_tensor(got, what=what, shape=expected.shape, dtype=expected.dtype if check_dtype else None)
     if got.device != expected.device:
-        raise CheckFailed(f"{what} should be on {expected.device}, got {got.device}")
+        raise CheckFailed(wrong_device(what, expected.device, got.device))
     g = got.detach().double().cpu()
     e = expected.detach().double().cpu()
     if g.numel() == 0 or torch.allclose(g, e, rtol=rtol, atol=atol, equal_nan=True):
@@ -105,7 +130,7 @@ def assert_close(got: Any, expected: torch.Tensor, *, rtol: float, atol: float,
         worst = diff.nan_to_num(nan=math.inf).max().item()
         raise CheckFailed(
             f"{what} differs from the reference: {int(bad.sum())} of {g.numel()} elements are off, "
-            f"max difference {worst:.3g} (allowed {atol:g} + {rtol:g} * |expected|)\n"
+            f"{max_difference(worst, f'{atol:g} + {rtol:g} * |expected|')}\n"
             f"expected: {describe(expected)}\ngot:      {describe(got)}")
 
 

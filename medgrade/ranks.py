@@ -183,7 +183,7 @@ class _LocalRanks:
                 _write_back(args, kwargs, state)
                 results[r] = outcome
         stopped = [r for r, x in enumerate(results) if x is not None]
-        for conn, r in pending.items():
+        for r in pending.values():
             proc = self.children[r][0]
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)

@@ -214,7 +214,8 @@ def outputs(found) -> list:
                                                text=text if isinstance(text, str) else ""))
         elif kind == "error":
             trace = out.get("traceback")
-            kept.append(nbformat.v4.new_output("error", ename=str(out.get("ename", "")), evalue=str(out.get("evalue", "")),
+            kept.append(nbformat.v4.new_output("error", ename=str(out.get("ename", "")),
+                                               evalue=str(out.get("evalue", "")),
                                                traceback=[str(t) for t in trace] if isinstance(trace, list) else []))
         elif kind in ("display_data", "execute_result"):
             data = _bundle(out.get("data"))

@@ -95,7 +95,7 @@ def _launch(script, nproc: int, args: Iterable[str], env: dict[str, str] | None,
                             env=full_env, cwd=str(Path(script).resolve().parent), start_new_session=True)
     try:
         output, _ = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as e:
         _kill_group(proc.pid)
         try:            # a process that left the group may still hold the output pipe open
             output, _ = proc.communicate(timeout=5)
@@ -103,7 +103,7 @@ def _launch(script, nproc: int, args: Iterable[str], env: dict[str, str] | None,
             proc.stdout.close()
             proc.wait()
             output = ""
-        raise RuntimeError(f"torchrun did not finish within {timeout:g} s; every rank was stopped\n{output}")
+        raise RuntimeError(f"torchrun did not finish within {timeout:g} s; every rank was stopped\n{output}") from e
     finally:
         _kill_group(proc.pid)
     return proc.returncode, output

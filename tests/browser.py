@@ -111,9 +111,9 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90, port: int | None =
     # nbgrader's assignment list wants a writable exchange; the course's own config stays in `course`
     (state / "config" / "nbgrader_config.py").write_text(f"c.Exchange.root = {str(state / 'exchange')!r}\n")
     port = port or free_port()
-    env = tool_env(COURSE_UI_PORT=str(port), COURSE_UI_TOKEN=token, COURSE_UI_ROOT=str(course), COURSE_UI_STATE=str(state / "workspaces"),
-                   JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
-                   MEDGRADE_COURSE_ROOT=str(course))
+    env = tool_env(COURSE_UI_PORT=str(port), COURSE_UI_TOKEN=token, COURSE_UI_ROOT=str(course),
+                   COURSE_UI_STATE=str(state / "workspaces"), JUPYTER_CONFIG_DIR=str(state / "config"),
+                   JUPYTER_RUNTIME_DIR=str(state / "runtime"), MEDGRADE_COURSE_ROOT=str(course))
     with open(log, "ab") as out:
         proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--config", str(UI / "jupyter_server_config.py")],
                                 cwd=course, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -131,7 +131,8 @@ def jupyter_lab(course: Path, log: Path, timeout: float = 90, port: int | None =
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise BrowserError(f"JupyterLab did not answer on {url} within {timeout:.0f} s:\n" + log.read_text()[-2000:])
+                raise BrowserError(f"JupyterLab did not answer on {url} within {timeout:.0f} s:\n"
+                                   + log.read_text()[-2000:])
             time.sleep(0.3)
         yield url
     finally:
@@ -203,7 +204,8 @@ def run(args: list[str], course: Path | None = None, output: Path | None = None,
     output.mkdir(parents=True)
     with contextlib.ExitStack() as stack:
         if course is None:
-            course = prepare_course(Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-ui-"))) / "course")
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="course-ui-")))
+            course = prepare_course(scratch / "course")
         with jupyter_lab(course, output / "jupyterlab.log") as url:
             proc, downloaded = playwright(url, course, output / "results", *args, expect=expected_scores(course),
                                           capture=capture, **extra_env)

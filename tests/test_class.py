@@ -225,7 +225,7 @@ def test_save_auto_grades_writes_a_notebook_all_or_nothing(klass, serial, monkey
         resources = {"nbgrader": {"notebook": A, "assignment": A, "student": "ben_stub", "db_url": url}}
         calls = []
 
-        def failing(cell, log=None):
+        def failing(cell, log=None, calls=calls):
             calls.append(cell)
             if len(calls) == 3:
                 raise RuntimeError("the grading process died here")
@@ -333,7 +333,8 @@ def test_a_killed_worker_never_leaves_half_written_grades(klass, serial):
         assert after in (before["ada_solved"], {k: 0.0 for k in after}), after
         assert _scores(url, A, "ben_stub") == before["ben_stub"]
         if after == before["ada_solved"]:                     # killed before saving: reported
-            assert proc.returncode == 1 and "ada_solved/01_conv_arithmetic: failed: the grading worker died" in out, out + err
+            assert proc.returncode == 1, out + err
+            assert "ada_solved/01_conv_arithmetic: failed: the grading worker died" in out, out + err
         rerun = _class(klass, "autograde", A, "--students", "ada_solved", "-j", "1", "--quiet", db=url)
         assert rerun.returncode == 0, rerun.stdout + rerun.stderr
         assert set(_scores(url, A, "ada_solved").values()) == {0.0}
@@ -428,7 +429,8 @@ def _digest(path: Path) -> bytes:
     (["autograde", A, "--db", "sqlite:////no/such/folder/gb.db"], "no gradebook at /no/such/folder/gb.db", 2),
     (["autograde", A, "--db", "sqlite://"], "in-memory SQLite", 2),
     (["autograde", A, "--db", "{fresh_without_b}"], "assignment '05_batchnorm' is not in the gradebook", 2),
-    (["autograde", A, "--students", "ida_empty"], "ida_empty/01_conv_arithmetic: not graded: no 01_conv_arithmetic.ipynb", 1),
+    (["autograde", A, "--students", "ida_empty"],
+     "ida_empty/01_conv_arithmetic: not graded: no 01_conv_arithmetic.ipynb", 1),
     (["autograde", A, "--students", "jon_malformed"], "jon_malformed/01_conv_arithmetic: not graded: ", 1),
     (["slurm", "--tasks", "0"], "--tasks must be at least 1", 2),
     (["kube", "99_nothing", "--tasks", "2"], "unknown assignment '99_nothing'", 2),

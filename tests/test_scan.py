@@ -38,7 +38,8 @@ MACHINERY = {
     "dispatch modes off": "from torch.utils._python_dispatch import _disable_current_modes",
     "dispatch module": "import torch.utils._python_dispatch as d\nd._disable_current_modes()",
     "function modes": "class M(torch.overrides.TorchFunctionMode):\n    pass",
-    "torch_function hook": "class T(torch.Tensor):\n    @classmethod\n    def __torch_function__(cls, *a):\n        pass",
+    "torch_function hook": "class T(torch.Tensor):\n    @classmethod\n"
+                           "    def __torch_function__(cls, *a):\n        pass",
     "operators by name": "nms = torch.ops.torchvision.nms",
     "operators by alias": "t = torch\nop = t.ops.aten.convolution",
     "operators of a built object": "op = [torch][0].ops.aten.convolution",
@@ -83,7 +84,8 @@ MACHINERY = {
     "mock": "from unittest import mock",
     "code objects": "import types\nf = types.FunctionType",
     "torch.library": "lib = torch.library.Library('aten', 'IMPL')",
-    "inside a function": "def nms(b, s, t):\n    with torch.utils._python_dispatch._disable_current_modes():\n        pass",
+    "inside a function": "def nms(b, s, t):\n"
+                         "    with torch.utils._python_dispatch._disable_current_modes():\n        pass",
     "reduce over getattr": "import functools\nm = functools.reduce(getattr, ['utils', 'x'], torch)",
     "object.__getattribute__": "m = object.__getattribute__(torch, 'ops')",
     "object.__setattr__": "object.__setattr__(torch, 'equal', None)",
@@ -96,7 +98,8 @@ MACHINERY = {
 
 HONEST = {
     "torch.stack": "x = torch.stack([torch.ones(2)])",
-    "self.ops": "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.ops = nn.ModuleList()",
+    "self.ops": "class Net(nn.Module):\n    def __init__(self):\n"
+                "        super().__init__()\n        self.ops = nn.ModuleList()",
     "gc.collect": "import gc\ngc.collect()",
     "inspect.signature": "import inspect\ns = inspect.signature(print)",
     "vars of self": "class O:\n    def check(self):\n        return vars(self)['x']",

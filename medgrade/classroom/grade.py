@@ -125,7 +125,8 @@ def open_gradebook(url: str):
         return gb
     except (sqlalchemy.exc.SQLAlchemyError, OSError) as e:
         reason = str(getattr(e, "orig", None) or e).strip().splitlines()
-        raise ClassError(f"gradebook {_redacted(url)} cannot be opened: {reason[0] if reason else type(e).__name__}")
+        why = reason[0] if reason else type(e).__name__
+        raise ClassError(f"gradebook {_redacted(url)} cannot be opened: {why}") from e
 
 
 def _with_connect_timeout(url: str) -> str:
@@ -431,8 +432,8 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
                 if not line:                                   # the worker died
                     job, w.job = w.job, None
                     words = w.last_words()
-                    retire(w, None if job is None else JobResult(
-                        job, "failed", "the grading worker died" + (f": {words.splitlines()[-1][:200]}" if words else "")))
+                    said = f": {words.splitlines()[-1][:200]}" if words else ""
+                    retire(w, None if job is None else JobResult(job, "failed", "the grading worker died" + said))
                     code = w.proc.returncode
                     if not w.ready:
                         raise ClassError(f"a grading worker could not start (exit {code})"

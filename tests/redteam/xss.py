@@ -200,7 +200,8 @@ class _Dangers(HTMLParser):
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}>")
             if name in ("href", "src", "action", "formaction", "data", "srcdoc", "xlink:href", "background") \
-                    and not (tag == "img" and name == "src" and re.match(r"data:image/(png|jpeg|gif|webp|svg\+xml);", value)) \
+                    and not (tag == "img" and name == "src"
+                             and re.match(r"data:image/(png|jpeg|gif|webp|svg\+xml);", value)) \
                     and (re.match(r"(javascript|vbscript|data):", value) or name == "srcdoc"
                          or (tag != "a" and re.match(r"(https?:)?//", value))):
                 self.found.append(f"<{tag} {name}={value[:30]}>")

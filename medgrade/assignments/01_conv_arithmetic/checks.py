@@ -16,6 +16,7 @@ from medgrade.failures import (
     assert_equal,
     describe,
     expect_tensor,
+    modified_in_place,
 )
 from medgrade.properties import call, check_property, gradients
 from medgrade.registry import aspect
@@ -128,7 +129,7 @@ def _call_conv2d(conv2d, x, weight, bias, stride, padding, dilation):
                hint="Build the columns with F.pad and Tensor.unfold (or as_strided) and multiply once.")
     for name, old, now in zip(("x", "weight", "bias"), before, originals):
         if not torch.equal(old, now):
-            raise CheckFailed(f"conv2d modified its input {name} in place: inputs must be left unchanged")
+            raise CheckFailed(modified_in_place(name, who="conv2d"))
     return got
 
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 from torch.utils import flop_counter
 
-from medgrade.failures import CheckFailed, assert_equal, expect_tensor
+from medgrade.failures import CheckFailed, assert_equal, expect_tensor, modified_in_place
 from medgrade.properties import call, check_property
 from medgrade.registry import aspect
 
@@ -126,8 +126,8 @@ def _rf_call(receptive_field, layers):
     got = call(receptive_field, fresh, forbid=_RF_REFUSED, forbid_ops=_LAYER_OPS,
                hint="Compute the receptive field from the layers' numbers, with the recurrence.")
     if fresh != [dict(layer) for layer in layers]:
-        raise CheckFailed("receptive_field modified the layer dicts it was given (the docstring says: "
-                          "do not modify the dicts); read the defaults into local variables instead")
+        raise CheckFailed(f"{modified_in_place('layers', who='receptive_field')} (the docstring says: do not "
+                          f"modify the dicts); read the defaults into local variables instead")
     if not isinstance(got, (tuple, list)) or len(got) != 3:
         kind = type(got).__name__ + (f" of length {len(got)}" if isinstance(got, (tuple, list)) else "")
         raise CheckFailed(f"receptive_field should return a tuple (size, jump, start), got a {kind}")
@@ -238,8 +238,8 @@ def _erf_call(fn, model, input_size, unit):
     after = model.state_dict()
     for name, value in before.items():
         if not torch.equal(value, after[name]):
-            raise CheckFailed(f"empirical_receptive_field changed the model ({name}): work on a copy "
-                              f"(copy.deepcopy) and leave the model you were given as it was")
+            raise CheckFailed(f"{modified_in_place(f'model ({name})', who='empirical_receptive_field')}: "
+                              f"work on a copy (copy.deepcopy)")
     return got
 
 

@@ -24,6 +24,7 @@ from medgrade.failures import (
     assert_equal,
     describe,
     expect_tensor,
+    modified_in_place,
 )
 from medgrade.isolation import Remote
 from medgrade.properties import call, check_property, showing
@@ -82,7 +83,7 @@ def _expect_int(got, expected: int, what: str) -> None:
 
 def _unchanged(before, passed, name):
     if not torch.equal(before, passed):
-        raise CheckFailed(f"your function modified its input {name} in place; it must leave it as it was")
+        raise CheckFailed(modified_in_place(name))
 
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from medgrade.common.tensors import norm_dtype, tensor_from_seed
-from medgrade.failures import CheckFailed, assert_close, assert_equal, expect_tensor
+from medgrade.failures import CheckFailed, assert_close, assert_equal, expect_tensor, modified_in_place
 from medgrade.properties import call, check_property, showing
 from medgrade.registry import aspect
 
@@ -82,8 +82,7 @@ def _bn_inputs(case):
 def _unchanged(originals, passed, names):
     for name, before, after in zip(names, originals, passed):
         if not torch.equal(before, after):
-            raise CheckFailed(f"your function modified its input {name} in place; "
-                              f"it must return new tensors and leave its inputs as they were")
+            raise CheckFailed(f"{modified_in_place(name)} (return new tensors instead)")
 
 
 def _three_tensors(got, what):

@@ -11,7 +11,7 @@ import torchvision.ops.focal_loss
 from hypothesis import strategies as st
 
 from medgrade.common.tensors import norm_dtype, tensor_from_seed
-from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor
+from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor, modified_in_place
 from medgrade.properties import call, check_property, gradients, showing
 from medgrade.registry import aspect
 
@@ -67,8 +67,7 @@ def _unchanged(originals, passed, names):
         if before is None:
             continue
         if after.shape != before.shape or not torch.equal(after.detach(), before):
-            raise CheckFailed(f"your function modified its input {name} in place; it must leave its "
-                              f"inputs as they were")
+            raise CheckFailed(modified_in_place(name))
 
 
 def _strided(t, case):
@@ -497,9 +496,11 @@ def _masks_or_soft(layouts):
 
 
 def _binary_properties(fn, kind, what, scale=1.0):
+    ratio = ("2 sum(p t) + smooth) / (sum(p) + sum(t)" if kind == "dice"
+             else "sum(p t) + smooth) / (sum(p) + sum(t) - sum(p t)")
     yield check_property(
         f"binary {what}: probs (N, H, W) or (N, 1, H, W) against a 0/1 mask (float or bool) or soft "
-        f"labels in [0, 1] of the same shape, contiguous or not, equals 1 - ({'2 sum(p t) + smooth) / (sum(p) + sum(t)' if kind == 'dice' else 'sum(p t) + smooth) / (sum(p) + sum(t) - sum(p t)'}"
+        f"labels in [0, 1] of the same shape, contiguous or not, equals 1 - ({ratio}"
         f" + smooth), per sample, then the mean (reduction 'none': shape (N, 1))",
         _masks_or_soft(_BINARY), _overlap_value(fn, kind), max_examples=int(35 * scale),
         examples=[_ov_example(),
@@ -513,7 +514,8 @@ def _binary_properties(fn, kind, what, scale=1.0):
     yield check_property(
         f"the {_NAMES[kind]} loss of a prediction equal to its 0/1 mask is 0, also for an empty mask "
         "(the smoothing term makes 0/0 into smooth/smooth)",
-        S.overlap_cases(layouts=_BINARY, smooths=(1e-5, 1.0, 10.0)), _overlap_perfect(fn, kind), max_examples=int(10 * scale),
+        S.overlap_cases(layouts=_BINARY, smooths=(1e-5, 1.0, 10.0)), _overlap_perfect(fn, kind),
+        max_examples=int(10 * scale),
         examples=[_ov_example("binary3", (2, 1, 4, 4), foreground=0.0),
                   _ov_example("binary4", (3, 1, 3, 5), foreground=0.3, smooth=1e-5, seed=1),
                   _ov_example("binary4", (1, 1, 2, 2), foreground=1.0, seed=2)])
@@ -534,7 +536,8 @@ def _binary_properties(fn, kind, what, scale=1.0):
 def _multiclass_properties(fn, kind, what, scale=1.0):
     yield check_property(
         f"multi-class {what}: probs (N, C, H, W) against a one-hot map or soft labels (N, C, H, W) or int64 "
-        f"class indices (N, H, W), contiguous or not: one coefficient per sample and class, background (class 0) included, then the mean "
+        f"class indices (N, H, W), contiguous or not: one coefficient per sample and class, background (class 0) "
+        f"included, then the mean "
         f"(reduction 'none': shape (N, C))",
         _masks_or_soft(_MULTI), _overlap_value(fn, kind), max_examples=int(35 * scale),
         examples=[_ov_example("index", (2, 3, 4, 4), classes_present=3),
@@ -548,7 +551,8 @@ def _multiclass_properties(fn, kind, what, scale=1.0):
     yield check_property(
         "a one-hot prediction equal to the target gives 0 for every sample and class, classes absent "
         "from the image included",
-        S.overlap_cases(layouts=_MULTI, smooths=(1e-5, 1.0, 10.0)), _overlap_perfect(fn, kind), max_examples=int(10 * scale),
+        S.overlap_cases(layouts=_MULTI, smooths=(1e-5, 1.0, 10.0)), _overlap_perfect(fn, kind),
+        max_examples=int(10 * scale),
         examples=[_ov_example("index", (2, 4, 3, 3), classes_present=2),
                   _ov_example("onehot", (1, 3, 4, 4), classes_present=1, seed=1)])
     yield check_property(

@@ -26,6 +26,8 @@ from medgrade.failures import (
     assert_equal,
     describe,
     expect_tensor,
+    modified_in_place,
+    wrong_device,
 )
 from medgrade.properties import call, check_once, check_property
 from medgrade.registry import aspect, refuse_native
@@ -72,12 +74,12 @@ def _dev(t: torch.Tensor) -> torch.Tensor:
 
 def _same_input(before: torch.Tensor, passed: torch.Tensor, what: str) -> None:
     if not torch.equal(before, passed.cpu()):
-        raise CheckFailed(f"your function modified {what} in place; inputs must be left unchanged")
+        raise CheckFailed(modified_in_place(what))
 
 
 def _on_device(got, what: str) -> torch.Tensor:
     if type(got) is torch.Tensor and got.device != DEVICE:
-        raise CheckFailed(f"{what} should be on the input's device ({DEVICE}), got {got.device}")
+        raise CheckFailed(wrong_device(what, DEVICE, got.device))
     return got
 
 

@@ -26,6 +26,8 @@ from medgrade.failures import (
     assert_equal,
     describe,
     expect_tensor,
+    modified_in_place,
+    wrong_dtype,
 )
 from medgrade.isolation import Remote
 from medgrade.properties import (
@@ -81,7 +83,7 @@ def _dtype(name):
 
 def _unchanged(before, after, what):
     if not torch.equal(before, after):
-        raise CheckFailed(f"your function modified {what} in place; it must leave its inputs as they were")
+        raise CheckFailed(modified_in_place(what))
 
 
 def _amount_text(amount):
@@ -116,7 +118,7 @@ def _close_float64(n, seed):
 def _mask_call(fn, weight, amount, strided=False):
     passed = _strided(weight) if strided else weight.clone()
     got = _student(fn, passed, amount, forbid=_PRUNE, hint="Sort or rank the magnitudes yourself.")
-    _unchanged(weight, passed, "the weight")
+    _unchanged(weight, passed, "weight")
     expect_tensor(got, what="the mask", shape=weight.shape, dtype=weight.dtype)
     if not bool(((got == 0) | (got == 1)).all()):
         raise CheckFailed(f"the mask must hold only 0 (pruned) and 1 (kept); got {describe(got)}")
@@ -591,9 +593,9 @@ def _qparams_call(fn, case):
     expect_tensor(scale, what="scale", shape=lo.shape)
     expect_tensor(zp, what="zero_point", shape=lo.shape)
     if not scale.is_floating_point():
-        raise CheckFailed(f"scale should be a floating-point tensor, got dtype {scale.dtype}")
+        raise CheckFailed(wrong_dtype("scale", "floating-point", scale.dtype))
     if zp.dtype != torch.int64:
-        raise CheckFailed(f"zero_point should be an int64 tensor, got dtype {zp.dtype}")
+        raise CheckFailed(wrong_dtype("zero_point", torch.int64, zp.dtype))
     return scale, zp
 
 
@@ -634,7 +636,8 @@ def affine_qparams_correct(affine_qparams):
         near_half = ((ratio - ratio.floor() - 0.5).abs() < 1e-4)
         off = (zp.to(torch.int64) - want_z).abs()
         if bool(((off > 1) | ((off == 1) & ~near_half)).any()):
-            raise CheckFailed(f"zero_point differs from torch's\nexpected: {describe(want_z)}\ngot:      {describe(zp)}")
+            raise CheckFailed(f"zero_point differs from torch's\n"
+                              f"expected: {describe(want_z)}\ngot:      {describe(zp)}")
 
     yield check_property(
         "scale and zero point equal torch's MinMaxObserver (per tensor, 0-d inputs) or "
@@ -693,7 +696,7 @@ def _quantize_call(fn, case):
     _unchanged(x, passed, "x")
     expect_tensor(got, what="q", shape=x.shape)
     if got.dtype != torch.int64:
-        raise CheckFailed(f"q should be an int64 tensor, got dtype {got.dtype}")
+        raise CheckFailed(wrong_dtype("q", torch.int64, got.dtype))
     return x, scale, zp, got.to(torch.int64)
 
 
