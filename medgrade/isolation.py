@@ -91,6 +91,7 @@ class Zygote:
     def __init__(self, refused: tuple[str, ...]):
         from multiprocessing import forkserver
         self.refused = refused
+        self._schemas: list[str] | None = None
         if refused:
             self.server = forkserver.ForkServer()
             self.server.set_forkserver_preload(["medgrade.worker.server",
@@ -114,15 +115,16 @@ class Zygote:
                 else:
                     os.environ[key] = value
 
-    @functools.cache
     def schemas(self) -> list[str]:
         """The refused packages' operator schemas, as this process has them (read once)."""
-        import torch
-        found = []
-        for package in self.refused:
-            __import__(package)
-            found += [str(op) for op in torch._C._jit_get_all_schemas() if op.name.startswith(package + "::")]
-        return found
+        if self._schemas is None:
+            import torch
+            self._schemas = []
+            for package in self.refused:
+                __import__(package)
+                self._schemas += [str(op) for op in torch._C._jit_get_all_schemas()
+                                  if op.name.startswith(package + "::")]
+        return self._schemas
 
     def process(self, **kwargs):
         if not self.refused:
