@@ -95,8 +95,11 @@ def expected_scores(course: Path, assignment: str = ASSIGNMENT) -> dict:
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         a = gb.find_assignment(assignment)
+        # formgrader's student list shows each student's total over every assignment of the course
+        totals = {s.id: sum(sub.score for sub in s.submissions) for s in gb.students}
         return {"assignment": assignment, "max_score": a.max_score,
-                "scores": {s.student.id: s.score for s in a.submissions}}
+                "scores": {s.student.id: s.score for s in a.submissions},
+                "totals": totals, "max_total": sum(x.max_score for x in gb.assignments)}
 
 
 @contextlib.contextmanager

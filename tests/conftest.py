@@ -51,9 +51,10 @@ def namespaces():
 # `./course test` runs pytest-xdist with `--dist loadscope`, and the scheduler below decides
 # what a scope is: a group of tests that runs on one worker. Groups share an expensive
 # fixture or must not overlap (the red-team tests look for leftover processes machine-wide);
-# the checks and the end-to-end demo are split by assignment so the workers share them.
+# the checks are split by assignment so the workers share them; the end-to-end tests share
+# one demo course.
 # Longest first: the queue follows the collection order, sorted here.
-_FIRST = ("test_redteam", "e2e-", "checks-")
+_FIRST = ("e2e", "test_redteam", "checks-")
 _HONEST_REDTEAM = ("test_five_gradings", "test_a_broken_submission", "test_library_through")
 
 
@@ -76,15 +77,23 @@ def group_of(nodeid: str) -> str:
     if module == "test_checks" and param in _assignment_of():
         return f"checks-{_assignment_of()[param]}"
     if module == "test_end_to_end":
-        for a in sorted(set(_assignment_of().values())):
-            if a in param.split("-"):
-                return f"e2e-{a}"
+        return "e2e"                        # one demo course serves every test of the module
     if module == "test_redteam" and rest.startswith(_HONEST_REDTEAM):
         return "test_redteam-honest"        # no hostile code: may overlap with the rest
     return module
 
 
+# The quick tier, `./course test -m quick`: what a developer runs while working (a few minutes on
+# two cores). Every test but the slow ones (nbgrader, notebooks, browsers, servers) and the
+# mutants; CI runs everything.
+_NOT_QUICK = ("test_mutant_loses_what_it_breaks",)
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("slow") is None and item.originalname not in _NOT_QUICK:
+            item.add_marker(pytest.mark.quick)
+
     def rank(item):
         group = group_of(item.nodeid)
         return next((i for i, prefix in enumerate(_FIRST) if group.startswith(prefix)), len(_FIRST))

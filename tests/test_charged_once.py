@@ -43,7 +43,6 @@ DEPENDENCIES = [(a, helper, task) for a in assignments() for task, used in sorte
                 for helper in sorted(used)]
 
 
-@pytest.mark.quick
 @pytest.mark.parametrize("assignment", list(assignments()))
 def test_a_mutant_breaks_only_its_own_tasks_aspects(assignment):
     """A mutant of one function is expected to lose that function's aspects and no other's."""
@@ -55,7 +54,6 @@ def test_a_mutant_breaks_only_its_own_tasks_aspects(assignment):
                 f"that aspect is graded with the course's {m.function}")
 
 
-@pytest.mark.quick
 @pytest.mark.parametrize("assignment,helper,task", DEPENDENCIES, ids=[f"{h}-in-{t}" for _, h, t in DEPENDENCIES])
 def test_a_wrong_helper_is_shown_not_to_cost_the_tasks_using_it(assignment, helper, task):
     """Where a task uses another graded function, some mutant of that function keeps the task's

@@ -2,9 +2,9 @@
 
 Solutions, stubs and mutants are graded the way both runners grade: the
 notebook's code in an isolated worker, the checks here
-(``medgrade.isolation.grade_cells``). The reproducibility and demo tests call
-the checks in-process, the way an instructor's kernel does. The notebook
-runners are tested end to end in test_end_to_end.py and test_redteam.py.
+(``medgrade.isolation.grade_cells``). The notebook runners, and the same
+points and reports from two gradings of one submission, are tested end to end
+in test_end_to_end.py and test_redteam.py.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from medgrade.isolation import grade_cells
 from medgrade.mutants import apply, demo_mutants, mutants_of
 from medgrade.notebook import submission_cells
 from medgrade.registry import ASPECTS, assignments
-from tests.conftest import load_notebook, namespace_of
+from tests.conftest import load_notebook
 
 ASSIGNMENTS = list(assignments())
 ALL_ASPECTS = [a for tasks in assignments().values() for aspects in tasks.values() for a in aspects]
@@ -72,25 +72,9 @@ def test_speed_aspects_pay_only_after_correctness(aspect):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_same_submission_same_score_and_report(assignment, capsys):
-    """Derandomized: grading a buggy submission twice gives the same points and the same counterexamples."""
-    mutant = next(m for m in mutants_of(assignment) if not m.keeps)
-    ns = namespace_of(apply(load_notebook("solutions", assignment), mutant))
-    for tasks in assignments()[assignment].values():
-        for aspect in tasks:
-            if aspect.kind != "correct":
-                continue
-            first = aspect.check(ns[aspect.task])
-            report = capsys.readouterr().out
-            ns2 = namespace_of(apply(load_notebook("solutions", assignment), mutant))
-            assert aspect.check(ns2[aspect.task]) == first
-            assert capsys.readouterr().out == report
-
-
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_demo_bugs_exist_and_leave_partial_credit(assignment, namespaces):
+def test_demo_bugs_exist(assignment):
+    """The demo's buggy student has at least two of the assignment's mutants, each breaking something.
+    That the bugs leave partial credit, and that the same submission gets the same points and the
+    same reports from two gradings, is tested on the real autograde (tests/test_end_to_end.py)."""
     bugs = demo_mutants(assignment)
-    assert len(bugs) >= 2
-    ns = namespace_of(apply(load_notebook("solutions", assignment), *bugs))
-    scores = [a.check(ns[a.task], report=False) for t in assignments()[assignment].values() for a in t]
-    assert 0 < sum(scores) < sum(a.points for t in assignments()[assignment].values() for a in t)
+    assert len(bugs) >= 2 and all(m.breaks for m in bugs), [m.name for m in bugs]

@@ -1,17 +1,20 @@
 """The real nbgrader workflow in a temporary course folder, and the self-learner runner beside it.
 
-For each assignment, one run of the instructor demo (generate, autograde,
-feedback, export) in its own course folder grades the solutions, the
-untouched release and the solutions with realistic bugs, and, in WARNED
-assignments, the solutions with functions that emit warnings. The tests then read the
-gradebook, the feedback and the runner. One course per assignment, so that
-parallel test workers share the work.
+One run of the instructor demo (generate, autograde, feedback, export) in one course folder
+grades, for every assignment, the solutions, the untouched release and the solutions with
+realistic bugs; in WARNED assignments also the solutions with functions that emit warnings; in
+the SHARED one every tampered notebook and a hostile one. The tests then read the gradebook,
+the feedback, the generated release/ and solutions/ and the runner. One course for the whole
+course's assignments: nbgrader's own start-up, generation, feedback and export are paid once,
+and one autograde batch keeps both cores busy (the tests of this module run on one test worker,
+see tests/conftest.py).
 """
 from __future__ import annotations
 
 import functools
 import hashlib
 import html as html_module
+import json
 import os
 import re
 import shutil
@@ -26,7 +29,7 @@ import pytest
 from medgrade.classroom.nbgrader_cli import tool_env
 from medgrade.mutants import demo_mutants
 from medgrade.notebook import PACKAGE_ROOT as ROOT
-from medgrade.registry import assignments
+from medgrade.registry import ASPECTS, assignments
 from tests.conftest import load_notebook
 from tests.helpers import copy_course, require
 from tests.redteam.xss import hostile_notebook, hostile_student_ids
@@ -64,6 +67,7 @@ def _run(args, cwd, **env):
 
 
 def _warning_submission(assignment: str, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
     nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     tasks = list(assignments()[assignment])
     last_answer = max(i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
@@ -88,27 +92,35 @@ def _shared_submissions(assignment: str, folder: Path) -> list[str]:
     return adds
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS)
-def course(request, tmp_path_factory):
-    assignment = request.param
-    course = copy_course(tmp_path_factory.mktemp(f"course-{assignment}"))
+@pytest.fixture(scope="session")
+def demo_course(tmp_path_factory):
+    """The demo's course for every assignment at once: (folder, the demo's output)."""
+    # source/ only: release/ and solutions/ are what the demo generates (compared with the committed ones)
+    course = copy_course(tmp_path_factory.mktemp("course"), parts=("source",))
     extra = tmp_path_factory.mktemp("extra")
-    adds = ["--add", f"dee_warns={_warning_submission(assignment, extra)}"] if assignment in WARNED else []
-    adds += _shared_submissions(assignment, extra)
-    # one grading worker: the test workers already run one demo per core
-    proc = _run(["-m", "medgrade.classroom.demo", assignment, "-j", "1", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+    adds = []
+    for a in sorted(WARNED):
+        adds += ["--add", f"dee_warns={_warning_submission(a, extra / a)}"]
+    adds += _shared_submissions(SHARED, extra)
+    proc = _run(["-m", "medgrade.classroom.demo", "-j", "2", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return course, proc.stdout, assignment
+    return course, proc.stdout
+
+
+@pytest.fixture(params=ASSIGNMENTS)
+def course(request, demo_course):
+    """One assignment of the demo's course: (folder, the demo's output, assignment)."""
+    return (*demo_course, request.param)
 
 
 def _scores(course: Path, assignment: str) -> dict:
     from nbgrader.api import Gradebook
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for s in gb.students:
-            for nb in gb.find_assignment(assignment).notebooks:
-                for cell in nb.grade_cells:
-                    out[s.id, assignment, cell.name] = gb.find_grade(cell.name, nb.name, assignment, s.id).score
+        for submission in gb.find_assignment(assignment).submissions:
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    out[submission.student.id, assignment, grade.name] = grade.score
     return out
 
 
@@ -176,7 +188,8 @@ def test_feedback_shows_reports_but_no_checking_code(course):
     buggy = (course / "feedback" / "cyd_buggy" / a / f"{a}.html").read_text()
     assert "counterexample" in buggy
     assert not list(course.rglob(".hypothesis")), "Hypothesis wrote an example database"
-    assert (course / "grades.csv").read_text().count("\n") == 1 + len({s for s, _, _ in _scores(course, a)})
+    rows = (course / "grades.csv").read_text().splitlines()[1:]
+    assert sum(row.startswith(f"{a},") for row in rows) == len(_students(course)), rows[:3]
 
 
 def _notebook_text(assignment: str) -> str:
@@ -193,10 +206,13 @@ def _grade_submission(path: Path):
 
 
 def test_self_learner_runner_gives_the_same_points_as_autograde(course):
-    """The same notebooks, graded again by `pytest --grade`'s engine: same points, aspect by aspect."""
+    """The buggy notebook (partial credit: the case where runners could differ), graded again by
+    `pytest --grade`'s engine: same points, aspect by aspect. The solved and stub notebooks score
+    full and zero in both (test_autograde_scores here, tests/test_checks.py for the engine), and
+    the SHARED assignment compares both runners on every tampered notebook."""
     course, _, a = course
     scores = _scores(course, a)
-    jobs = [(s, a) for s in ("ada_solved", "ben_stub", "cyd_buggy")]
+    jobs = [("cyd_buggy", a)]
     paths = [course / "submitted" / s / a / f"{a}.ipynb" for s, a in jobs]
     os.environ["MEDGRADE_COURSE_ROOT"] = str(course)
     try:
@@ -206,8 +222,38 @@ def test_self_learner_runner_gives_the_same_points_as_autograde(course):
     for (student, a), (assignment, aspect_scores) in zip(jobs, results):
         assert assignment == a
         assert len(aspect_scores) == sum(len(t) for t in assignments()[a].values())
+        shown = _reports(course / "autograded" / student / a / f"{a}.ipynb")
         for s in aspect_scores:
             assert s.points == scores[student, a, s.aspect], (student, s.aspect)
+            # the same report, counterexamples included: derandomized, in two separate gradings
+            # (a speed aspect's report shows the ratio it measured, which varies)
+            if ASPECTS[s.aspect].kind == "correct":
+                assert s.report.rstrip() == shown[s.aspect], (student, s.aspect, s.report, shown[s.aspect])
+
+
+def _reports(path: Path) -> dict[str, str]:
+    """grade id -> the report autograde wrote in that grade cell (its printed text)."""
+    from medgrade.notebook import grade_id, is_grade_cell
+    nb = nbformat.read(path, as_version=4)
+    return {grade_id(c): "".join(o.get("text", "") for o in c.outputs if o.get("output_type") == "stream").rstrip()
+            for c in nb.cells if c.cell_type == "code" and is_grade_cell(c)}
+
+
+def _students(course: Path) -> list[str]:
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        return [s.id for s in gb.students]
+
+
+def test_release_and_solutions_are_what_nbgrader_makes_of_source(demo_course):
+    """release/ and solutions/ are committed; the demo generated them again from source/ with
+    nbgrader: they must be the same (run ./course demo, or nbgrader generate_*, after editing source/)."""
+    course, _ = demo_course
+    for a in ASSIGNMENTS:
+        for kind in ("release", "solutions"):
+            made = json.loads((course / kind / a / f"{a}.ipynb").read_text())
+            committed = json.loads((ROOT / kind / a / f"{a}.ipynb").read_text())
+            assert made == committed, f"{kind}/{a} is stale: run ./course demo (or nbgrader generate_*)"
 
 
 def _digest(path: Path) -> str:
@@ -249,7 +295,8 @@ def test_student_and_instructor_paths_in_a_browser(course):
     output.mkdir(parents=True)
     log = output / "jupyterlab.log"
     expect = browser.expected_scores(course)
-    specs = [p for p in (browser.UI / "specs").glob("*.spec.ts") if p.stem not in ("screenshots.spec", "selfcheck.spec", "untrusted.spec")]
+    other = ("screenshots.spec", "selfcheck.spec", "untrusted.spec")
+    specs = [p for p in (browser.UI / "specs").glob("*.spec.ts") if p.stem not in other]
     planned = sum(len(re.findall(r"^test\(", p.read_text(), re.M)) for p in specs)
     with browser.jupyter_lab(course, log) as url:
         proc, downloaded = browser.playwright(url, course, output / "results", "--project=course",
@@ -344,9 +391,11 @@ def test_no_submission_runs_script_in_the_instructors_browser(course):
         folder.mkdir(parents=True)
         shutil.copyfile(course / "solutions" / a / f"{a}.ipynb", folder / f"{a}.ipynb")
     try:
-        raw = _run(["-m", "nbgrader", "autograde", a], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
+        # only the new folders: both ids begin with "<img" (the other students were graded by the demo)
+        raw = _run(["-m", "nbgrader", "autograde", a, "--student=<img*"], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
         plain = [s for s in odd if "," not in s]          # --students splits on commas
-        classwide = _run(["-m", "medgrade.classroom.grade", "autograde", a, "--students", plain[0], "-j", "1", "--quiet"],
+        classwide = _run(["-m", "medgrade.classroom.grade", "autograde", a, "--students", plain[0], "-j", "1",
+                          "--quiet"],
                          cwd=course, MEDGRADE_COURSE_ROOT=str(course))
         assert classwide.returncode == 1 and "not a usable student id" in classwide.stdout, classwide.stdout[-2000:]
         with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:

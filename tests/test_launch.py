@@ -10,11 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from medgrade import assignments
 from medgrade.notebook import submission_cells
-from medgrade.oracles import distributed_sampler_indices
 from medimg.data import lesion_patches
 from medimg.launch import torchrun
 from tests.conftest import load_notebook
+
+REFERENCE = assignments.part("27_distributed", "reference")
 
 
 def _one_process(epochs=5, batch=16, lr=0.05, world=2) -> dict:
@@ -26,7 +28,7 @@ def _one_process(epochs=5, batch=16, lr=0.05, world=2) -> dict:
     net = nn.Sequential(nn.Linear(x.shape[1], 32), nn.ReLU(), nn.Linear(32, 2))
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     for epoch in range(epochs):
-        shards = [distributed_sampler_indices(len(x), world, r, True, 0, epoch, False) for r in range(world)]
+        shards = [REFERENCE.distributed_sampler_indices(len(x), world, r, True, 0, epoch, False) for r in range(world)]
         for s in range(0, len(shards[0]), batch):
             idx = torch.tensor([i for shard in shards for i in shard[s:s + batch]])
             opt.zero_grad()

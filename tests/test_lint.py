@@ -4,12 +4,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 
 
-@pytest.mark.quick
 def test_ruff_reports_nothing():
     proc = subprocess.run([sys.executable, "-m", "ruff", "check", str(ROOT)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)

@@ -20,8 +20,6 @@ from medgrade.classroom import new_assignment
 from medgrade.mutants import Mutant
 from medgrade.notebook import PACKAGE_ROOT as ROOT
 
-pytestmark = pytest.mark.quick
-
 PACKAGE = ROOT / "medgrade" / "assignments"
 PARTS = ("__init__.py", "checks.py", "inputs.py", "reference.py", "mutants.py")
 CATALOGUE = "README.md's catalogue (the table at the top)"

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 
 FOLDER = Path(__file__).parent
-ID = re.compile(r"\d\d_[a-z0-9_]+")
+ID = re.compile(r"\d\d_[a-z][a-z0-9]*(?:_[a-z0-9]+)*")     # NN_topic: two digits, lowercase words
 
 
 def ids() -> list[str]:

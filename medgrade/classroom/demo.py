@@ -155,16 +155,18 @@ def main(argv=None) -> int:
     try:
         chosen, extra = validate(args)
         start = time.time()
-        for a in chosen:
-            print(f"generate {a}: release/ and solutions/", flush=True)
-            run_nbgrader("generate_assignment", a, "--force")
-            run_nbgrader("generate_solution", a, "--force")
+        # one nbgrader process per command for the whole course (nbgrader takes a glob)
+        patterns = ["*"] if set(chosen) == set(assignment_ids()) else chosen
+        print(f"generate {', '.join(chosen)}: release/ and solutions/", flush=True)
+        for pattern in patterns:
+            run_nbgrader("generate_assignment", pattern, "--force")
+            run_nbgrader("generate_solution", pattern, "--force")
         bugs = write_submissions(chosen, extra)
         for a in chosen:
             print(f"autograde {a}: {', '.join(b for b in bugs[a])} in cyd_buggy", flush=True)
         autograde(chosen, args.workers)
-        for a in chosen:
-            run_nbgrader("generate_feedback", a, "--force")
+        for pattern in patterns:
+            run_nbgrader("generate_feedback", pattern, "--force")
         run_nbgrader("export")
         from medgrade.classroom.report import write_report
         report = write_report(db_url_from_config(), chosen, course_root() / "reports")

@@ -20,11 +20,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from medgrade.assignments import ID
 from medgrade.classroom import assignment_template as template
 from medgrade.notebook import PACKAGE_ROOT, course_root
 
 USAGE = 'usage: ./course new ID "Title"   (ID: NN_topic, e.g. 12_segmentation_metrics)'
-ID = re.compile(r"\d\d_[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 KINDS = ("source", "release", "solutions")
 README = "README.md"
 

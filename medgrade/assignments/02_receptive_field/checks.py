@@ -30,7 +30,7 @@ _CONV_OPS = re.compile(r"conv")
 
 def _reference(*names):
     """The grader's own references, refused like the library's versions of the exercise."""
-    return [(oracles, name, f"medgrade.oracles.{name} (the grader's reference)") for name in names]
+    return [(oracles, name, f"{oracles.__name__}.{name} (the grader's reference)") for name in names]
 
 
 _RF_REFUSED = _AUTOGRAD + _reference("receptive_field", "input_support", "_support_twin")
@@ -41,7 +41,7 @@ _COST_REFUSED = _COUNTERS + _reference("conv_stack_cost")
 # ---------------------------------------------------------------- models the checks build
 
 def build_model(spec) -> nn.Module:
-    """The module an :func:`medgrade.strategies.rf_model_specs` description stands for
+    """The module an :func:`inputs.rf_model_specs` description stands for
     (deterministic; only torch classes, so it can be sent to an isolated worker)."""
     torch.manual_seed(spec["seed"])
     channels = spec["input"][0]

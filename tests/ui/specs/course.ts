@@ -9,7 +9,8 @@ export const COURSE = required('COURSE_UI_ROOT');
 export const ASSIGNMENT = '01_conv_arithmetic';
 export const NOTEBOOK = `${ASSIGNMENT}.ipynb`;
 
-/** What the gradebook holds after the demo: { assignment, max_score, scores: { student: score } }. */
+/** What the gradebook holds after the demo: { assignment, max_score, scores: { student: score } } for the
+ *  assignment the specs open, and { totals: { student: total }, max_total } over the whole course. */
 export const EXPECTED = JSON.parse(fs.readFileSync(required('COURSE_UI_EXPECT'), 'utf8'));
 
 function required(name: string): string {
