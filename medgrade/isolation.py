@@ -501,7 +501,12 @@ class Session:
             self.worker.kill()
             self.worker, self.exposed = None, set()
             return
-        self.swapped = self.swap(self.worker)
+        try:
+            self.swapped = self.swap(self.worker)
+        except WorkerLost:
+            # the aspect's check boots a fresh worker, and says what happened if that fails too
+            self.worker.kill()
+            self.worker = None
 
     def swap(self, process: "Process") -> tuple[str, ...]:
         """Replace, in ``process``, the graded functions the current aspect's task uses (other than

@@ -26,14 +26,7 @@ from multiprocessing import connection, get_context
 from typing import Any, Callable, Iterable, Sequence
 
 from medgrade.failures import WorkerLost
-from medgrade.isolation import (
-    BOOT_SECONDS,
-    Process,
-    Remote,
-    _unfinished,
-    _write_back,
-    rank_deadline,
-)
+from medgrade.isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
 from medgrade.worker import wire
 from medgrade.worker.guard import Outcome, guarded_call, resolve
 

@@ -111,11 +111,7 @@ def _valid_base64(data: str) -> bool:
 
 
 def _markdown(attached: dict, renderer: bool = True):
-    from nbconvert.filters.markdown_mistune import (
-        InvalidNotebook,
-        IPythonRenderer,
-        MarkdownWithMath,
-    )
+    from nbconvert.filters.markdown_mistune import InvalidNotebook, IPythonRenderer, MarkdownWithMath
 
     class Renderer(IPythonRenderer):
         """nbconvert's renderer; an image whose attachment is missing shows its text (nbconvert

@@ -142,3 +142,29 @@ def test_own_grades_the_students_helper():
     finally:
         ASPECTS.pop("nms_with_the_course_box_iou", None)
         ASPECTS.pop("nms_with_own_box_iou", None)
+
+
+TRAP = '''
+class _Trap:
+    """Any attribute looked up on it hangs; calling it is nms."""
+
+    def __getattr__(self, name):
+        while True:
+            pass
+
+    def __call__(self, boxes, scores, iou_threshold):
+        return _course_nms(boxes, scores, iou_threshold)
+
+
+nms = _Trap()
+'''
+
+
+@pytest.mark.slow
+def test_finding_what_a_task_uses_runs_none_of_the_submissions_code():
+    """The worker reads which functions a task uses from code objects and class namespaces, never
+    through attribute lookups a submission could intercept: a task whose attributes hang is
+    graded at once, on what it returns."""
+    cells = submission_cells(load_notebook("solutions", IOU)) + ["_course_nms = nms\n" + TRAP]
+    (aspect_, points, report), = grade_cells(cells, [ASPECTS["nms_correct"]])
+    assert points == aspect_.points, report

@@ -31,13 +31,7 @@ from medgrade.classroom.grade import (
     run_jobs,
 )
 from medgrade.classroom.nbgrader_cli import NbgraderFailed, run_nbgrader
-from medgrade.notebook import (
-    NotebookError,
-    assignment_ids,
-    course_root,
-    identify_assignment,
-    read_notebook,
-)
+from medgrade.notebook import NotebookError, assignment_ids, course_root, identify_assignment, read_notebook
 
 SAMPLES = ("ada_solved", "ben_stub", "cyd_buggy")
 

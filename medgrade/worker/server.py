@@ -22,6 +22,7 @@ import pickle
 import random
 import sys
 import traceback
+import types
 from typing import Any
 
 import torch
@@ -292,18 +293,23 @@ def _run_cell(source: str, name: str, namespace: dict) -> None:
     exec(compile(TransformerManager().transform_cell(source), name, "exec", dont_inherit=True), namespace)
 
 
+_CLASS_DICT = type.__dict__["__dict__"]      # a class's own namespace, whatever its metaclass says
+
+
 def _code_names(obj, seen: set) -> set[str]:
-    """The global names the code of a function or class (its methods) refers to."""
+    """The global names the code of a function, or of a class's methods, refers to. Read without
+    running any of the submission's code (no attribute lookups it could intercept)."""
     codes = []
-    if isinstance(obj, type):
-        for value in vars(obj).values():
-            value = getattr(value, "__func__", value)
-            if isinstance(value, property):
-                value = value.fget
-            if callable(value) and hasattr(value, "__code__"):
-                codes.append(value.__code__)
-    elif hasattr(obj, "__code__"):
+    if type(obj) is types.FunctionType:
         codes.append(obj.__code__)
+    elif issubclass(type(obj), type):                                      # a class
+        for value in _CLASS_DICT.__get__(obj).values():
+            if type(value) in (staticmethod, classmethod):
+                value = value.__func__
+            elif type(value) is property:
+                value = value.fget
+            if type(value) is types.FunctionType:
+                codes.append(value.__code__)
     names: set[str] = set()
     while codes:
         code = codes.pop()
@@ -311,13 +317,22 @@ def _code_names(obj, seen: set) -> set[str]:
             continue
         seen.add(id(code))
         names.update(code.co_names)
-        codes.extend(c for c in code.co_consts if isinstance(c, type(code)))
+        codes.extend(c for c in code.co_consts if type(c) is types.CodeType)
     return names
+
+
+def _defined_here(value) -> bool:
+    """A function or class the notebook's cells defined (their module is ``__main__``)."""
+    if type(value) is types.FunctionType:
+        return value.__module__ == "__main__"
+    if issubclass(type(value), type):
+        return _CLASS_DICT.__get__(value).get("__module__") == "__main__"
+    return False
 
 
 def _names_used(fn, graded: set[str], namespace: dict) -> set[str]:
     """Which of ``graded`` the code of ``fn`` names, directly or through the notebook's other
-    functions and classes (defined in the answer cells, so their module is ``__main__``)."""
+    functions and classes."""
     found: set[str] = set()
     seen_code: set = set()
     todo, visited = [fn], set()
@@ -329,9 +344,7 @@ def _names_used(fn, graded: set[str], namespace: dict) -> set[str]:
         for name in _code_names(obj, seen_code):
             if name in graded:
                 found.add(name)
-                continue
-            value = namespace.get(name)
-            if getattr(value, "__module__", None) == "__main__" and (callable(value) or isinstance(value, type)):
+            elif _defined_here(value := namespace.get(name)):
                 todo.append(value)
     return found
 

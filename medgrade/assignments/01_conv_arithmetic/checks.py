@@ -10,14 +10,7 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from medgrade.common.tensors import tensor_from_seed
-from medgrade.failures import (
-    CheckFailed,
-    assert_close,
-    assert_equal,
-    describe,
-    expect_tensor,
-    modified_in_place,
-)
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor, modified_in_place
 from medgrade.properties import call, check_property, gradients
 from medgrade.registry import aspect
 from medgrade.timing import SpeedCase, measure_ratio

@@ -18,14 +18,7 @@ import torch.nn.functional as F
 from hypothesis import strategies as st
 
 from medgrade.common.tensors import norm_dtype, seeds, tensor_from_seed
-from medgrade.failures import (
-    CheckFailed,
-    assert_close,
-    assert_equal,
-    describe,
-    expect_tensor,
-    modified_in_place,
-)
+from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor, modified_in_place
 from medgrade.isolation import Remote
 from medgrade.properties import call, check_property, showing
 from medgrade.registry import aspect

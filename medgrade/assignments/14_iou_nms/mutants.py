@@ -69,7 +69,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- box_iou
     Mutant("iou_no_clamp", "box_iou",
            ((".clamp(min=0)", ""),),
-           breaks=("box_iou_correct",), keeps=USES_BOX_IOU,
+           breaks=("box_iou_correct",),
            why="negative width times negative height: disjoint boxes get a positive IoU"),
     Mutant("iou_union_without_intersection", "box_iou",
            (("union = area1[:, None] + area2[None, :] - inter", "union = area1[:, None] + area2[None, :]"),),

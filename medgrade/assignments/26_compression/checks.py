@@ -30,15 +30,7 @@ from medgrade.failures import (
     wrong_dtype,
 )
 from medgrade.isolation import Remote
-from medgrade.properties import (
-    PropertyResult,
-    beside,
-    call,
-    check_once,
-    check_property,
-    gradients,
-    showing,
-)
+from medgrade.properties import PropertyResult, beside, call, check_once, check_property, gradients, showing
 from medgrade.registry import aspect
 from medgrade.timing import SpeedCase, grading_device, measure_ratio
 

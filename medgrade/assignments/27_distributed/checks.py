@@ -16,16 +16,7 @@ from medgrade import ranks
 from medgrade.common.tensors import tensor_from_seed
 from medgrade.failures import CheckFailed, WorkerLost, describe, max_difference, wrong_dtype
 from medgrade.isolation import Remote
-from medgrade.properties import (
-    PropertyResult,
-    around,
-    beside,
-    call,
-    check_once,
-    check_property,
-    judged,
-    showing,
-)
+from medgrade.properties import PropertyResult, around, beside, call, check_once, check_property, judged, showing
 from medgrade.registry import aspect
 from medgrade.timing import SpeedCase, grading_device, measure_ratio
 from medgrade.worker import probes
