@@ -83,15 +83,18 @@ def group_of(nodeid: str) -> str:
     return module
 
 
-# The quick tier, `./course test -m quick`: what a developer runs while working (a few minutes on
-# two cores). Every test but the slow ones (nbgrader, notebooks, browsers, servers) and the
-# mutants; CI runs everything.
+# The quick tier, `./course test -m quick`: what a developer runs while working (about two
+# minutes on two cores). Every test but the slow ones (nbgrader, notebooks, browsers, servers),
+# the mutants and the red-team suite (hostile submissions that hang, fork and wait for their
+# time limits); CI runs everything.
 _NOT_QUICK = ("test_mutant_loses_what_it_breaks",)
+_NOT_QUICK_MODULES = ("test_redteam.py",)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.get_closest_marker("slow") is None and item.originalname not in _NOT_QUICK:
+        if (item.get_closest_marker("slow") is None and item.originalname not in _NOT_QUICK
+                and item.path.name not in _NOT_QUICK_MODULES):
             item.add_marker(pytest.mark.quick)
 
     def rank(item):
