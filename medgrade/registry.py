@@ -14,6 +14,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+import medgrade.assignments as folders
 from medgrade.failures import WorkerLost
 from medgrade.properties import PropertyResult, one_thread, quiet
 
@@ -70,7 +71,7 @@ def aspect(assignment: str, task: str, points: float, *, kind: str = "correct",
         aspect_id = body.__name__
         if aspect_id in ASPECTS:
             raise ValueError(f"aspect {aspect_id} is declared twice")
-        folder = body.__module__.split(".")[2] if body.__module__.startswith("medgrade.assignments.") else None
+        folder = folders.of_module(body.__module__) if body.__module__.startswith(folders.__name__ + ".") else None
         if folder is not None and folder != assignment:
             raise ValueError(f"aspect {aspect_id} declares assignment {assignment!r} in the folder of {folder!r}")
 
@@ -180,6 +181,5 @@ def assignments() -> dict[str, dict[str, list[Aspect]]]:
 
 def load_checks() -> None:
     """Import every assignment folder's checks: each registers its aspects."""
-    import medgrade.assignments as folders
     for a in folders.ids():
         folders.part(a, "checks")

@@ -13,7 +13,8 @@ PARTS = ("source", "release", "solutions", "tests")
 
 
 def copy_course(dest: Path, parts=PARTS, config_extra: str = "") -> Path:
-    """The course's notebooks (and the mutants the demo uses) and its nbgrader_config.py in ``dest``."""
+    """The course's notebooks, its nbgrader_config.py and (for the preprocessors some tests
+    configure, such as RefusesOnPurpose) the tests package, in ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     ignore = shutil.ignore_patterns("__pycache__", "node_modules")
     for name in parts:
