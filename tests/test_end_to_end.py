@@ -2,8 +2,9 @@
 
 One run of the instructor demo (generate, autograde, feedback, export) in one course folder
 grades, for every assignment, the solutions, the untouched release and the solutions with
-realistic bugs; in WARNED assignments also the solutions with functions that emit warnings; in
-the SHARED one every tampered notebook and a hostile one. The tests then read the gradebook,
+realistic bugs; in WARNED assignments also the solutions with functions that emit warnings; every
+tampered notebook (of tests/test_tampering.py's assignment); in the SHARED one a hostile
+notebook. The tests then read the gradebook,
 the feedback, the generated release/ and solutions/ and the runner. One course for the whole
 course's assignments: nbgrader's own start-up, generation, feedback and export are paid once,
 and one autograde batch keeps both cores busy (the tests of this module run on one test worker,
@@ -34,17 +35,19 @@ from tests.conftest import load_notebook
 from tests.helpers import copy_course, require
 from tests.redteam.xss import hostile_notebook, hostile_student_ids
 from tests.test_tampering import STUDENTS as TAMPERED
+from tests.test_tampering import A as TAMPERED_ASSIGNMENT
 from tests.test_tampering import tampered
 
 pytestmark = pytest.mark.slow
 ASSIGNMENTS = list(assignments())
-# The student whose functions emit warnings (Python's and torch's own) is graded in the first
-# assignment and in the one whose library warns by itself (torch.ao.quantization): what keeps
-# warnings from costing points (the checks' quiet(), nbgrader's IgnorePattern) is the same for
-# every assignment.
-WARNED = {ASSIGNMENTS[0], "26_compression"}
-# The first assignment's course also grades every tampered notebook of tests/test_tampering.py
-# and the hostile one of tests/redteam/xss.py: one nbgrader run serves those checks too.
+# The student whose functions emit warnings (Python's and torch's own) is graded in the chapter
+# whose notebook runs fastest and in the one whose library warns by itself
+# (torch.ao.quantization): what keeps warnings from costing points (the checks' quiet(),
+# nbgrader's IgnorePattern) is the same for every assignment.
+WARNED = {"05_batchnorm", "26_compression"}
+# The first assignment's course also grades the hostile notebook of tests/redteam/xss.py, and the
+# tampered notebooks of tests/test_tampering.py are of its assignment (the fastest chapter too):
+# one nbgrader run serves those checks.
 SHARED = ASSIGNMENTS[0]
 HOSTILE = "mallory"
 
@@ -77,14 +80,12 @@ def _warning_submission(assignment: str, folder: Path) -> Path:
     return path
 
 
-def _shared_submissions(assignment: str, folder: Path) -> list[str]:
-    """--add arguments for the tampered notebooks and the hostile one (SHARED only)."""
-    if assignment != SHARED:
-        return []
-    notebooks = {student: tampered(name) for student, name in TAMPERED.items()}
-    notebooks[HOSTILE] = hostile_notebook(load_notebook("solutions", assignment))
+def _shared_submissions(folder: Path) -> list[str]:
+    """--add arguments for the tampered notebooks and the hostile one."""
+    notebooks = {(student, TAMPERED_ASSIGNMENT): tampered(name) for student, name in TAMPERED.items()}
+    notebooks[HOSTILE, SHARED] = hostile_notebook(load_notebook("solutions", SHARED))
     adds = []
-    for student, nb in notebooks.items():
+    for (student, assignment), nb in notebooks.items():
         path = folder / student / f"{assignment}.ipynb"
         path.parent.mkdir()
         path.write_text(nbformat.writes(nb, version=nbformat.NO_CONVERT))   # as the student left it
@@ -101,7 +102,7 @@ def demo_course(tmp_path_factory):
     adds = []
     for a in sorted(WARNED):
         adds += ["--add", f"dee_warns={_warning_submission(a, extra / a)}"]
-    adds += _shared_submissions(SHARED, extra)
+    adds += _shared_submissions(extra)
     proc = _run(["-m", "medgrade.classroom.demo", "-j", "2", *adds], cwd=course, MEDGRADE_COURSE_ROOT=str(course))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return course, proc.stdout
@@ -209,7 +210,7 @@ def test_self_learner_runner_gives_the_same_points_as_autograde(course):
     """The buggy notebook (partial credit: the case where runners could differ), graded again by
     `pytest --grade`'s engine: same points, aspect by aspect. The solved and stub notebooks score
     full and zero in both (test_autograde_scores here, tests/test_checks.py for the engine), and
-    the SHARED assignment compares both runners on every tampered notebook."""
+    the tampered notebooks' assignment compares both runners on every one of them."""
     course, _, a = course
     scores = _scores(course, a)
     jobs = [("cyd_buggy", a)]
@@ -348,7 +349,7 @@ def _totals(course: Path, assignment: str) -> dict[str, float]:
     return totals
 
 
-@pytest.mark.parametrize("course", [SHARED], indirect=True)
+@pytest.mark.parametrize("course", [TAMPERED_ASSIGNMENT], indirect=True)
 def test_tampered_notebooks_score_what_the_solved_one_scores_in_both_runners(course):
     """Points raised, grade cells added, retyped or deleted, answers re-labelled, kernels and ids
     changed (tests/test_tampering.py): nbgrader and `pytest --grade` give each tampered notebook
