@@ -141,6 +141,11 @@ def _claims(meta: dict) -> str:
     return f"{kind} (grade id '{escape_markdown(str(meta.get('grade_id', '')), 40)}'{worth})"
 
 
+# The cells that show a figure of the course's solution (``./course chapters``): in the release, not
+# in the graded notebook, whose pages (feedback, formgrader) show no images from notebooks anyway.
+FIGURE_PREFIX = "figure-"
+
+
 def rebuild(student, assignment: str) -> Rebuilt:
     """The notebook that is graded: the assignment's source notebook, with the student's answers.
 
@@ -152,10 +157,11 @@ def rebuild(student, assignment: str) -> Rebuilt:
     task is the student's cell found by its grade id (the last copy, as nbgrader's
     DeduplicateIds decides), else by its cell id, else by its content (the released cell, or
     a cell that starts with the task's ``def`` line); a task with no answer cell is graded on
-    the released stub. Cells the student added stay, as ordinary cells after the cell they
-    followed: code is kept (it is not run), markdown made safe to show
-    (:func:`medgrade.sanitize.markdown_cell`), raw cells kept as plain text; one that claims to
-    be a grade or answer cell is named in the notes and is not graded.
+    the released stub. The solution's figures (cells ``figure-*``) are left out. Cells the
+    student added stay, as ordinary cells after the cell they followed: code is kept (it is not
+    run), markdown made safe to show (:func:`medgrade.sanitize.markdown_cell`), raw cells kept as
+    plain text; one that claims to be a grade or answer cell is named in the notes and is not
+    graded.
     """
     from medgrade.sanitize import escape_markdown, markdown_cell
     source = read_notebook(source_notebook_path(assignment))
@@ -242,8 +248,8 @@ def rebuild(student, assignment: str) -> Rebuilt:
         theirs = cells[i] if i is not None else None
         gid = escape_markdown(grade_id(src) or "")
         if kinds[j] == "free":
-            if theirs is None:
-                continue
+            if theirs is None or src.get("id", "").startswith(FIGURE_PREFIX):
+                continue                # a figure of the solution shows the goal; nothing graded needs it
             if _text(theirs) == _text(rel) or rel.cell_type == "code":
                 cell = copy.deepcopy(rel)
                 cell.source = _text(theirs)
