@@ -9,7 +9,8 @@ For each assignment (default: all), in ``source/``:
   cell right after it (id ``figure-<cell id>``). The released notebook carries these cells,
   so a student sees what each experiment shows before their own functions can draw it; the
   code cell above redraws it with their code.
-- **How this notebook is graded.** A markdown cell (id ``grading``) before the setup cell:
+- **How this notebook is graded.** A markdown cell (id ``grading``) before the setup cell: the
+  chapter's own paragraph on what its checks do (kept as written), then what this tool writes:
   the aspects of each task and their points from the registry, what Validate runs, and
   ``grade("<aspect>", fn)`` shown on a worked example (a realistic bug from the assignment's
   ``mutants.py``, with the report the check prints for it).
@@ -121,7 +122,18 @@ def _worked_example(assignment: str):
     return mutant, aspect, report
 
 
-def grading_markdown(assignment: str, example=None) -> str:
+TABLE_LINE = "**Aspects and points**, as the hidden checks grade them:"
+# a new chapter's first paragraph, until its author says what its checks compare with
+DEFAULT_ABOUT = ("Each task is a function whose docstring fixes its contract. Write your code where the cell "
+                 "says `YOUR CODE HERE` and delete the `raise NotImplementedError()`. Each grade cell under an "
+                 "answer runs a few visible asserts; when the notebook is graded it also runs hidden "
+                 "property-based tests (Hypothesis) that compare your function with a trusted reference on many "
+                 "generated inputs. Each grade cell is one aspect, all or nothing.")
+
+
+def grading_markdown(assignment: str, about: str, example=None) -> str:
+    """The section: ``about`` (the chapter's own words on what its checks do), then what this
+    tool writes from the registry and the worked example."""
     from medgrade.registry import assignments
     tasks = assignments()[assignment]
     total = sum(a.points for aspects in tasks.values() for a in aspects)
@@ -132,18 +144,19 @@ def grading_markdown(assignment: str, example=None) -> str:
     return "\n".join([
         "## How this notebook is graded",
         "",
-        f"Each task is graded in *aspects*, {total:g} points in all. An aspect is a set of hidden checks: "
-        "properties your function must have on many generated inputs, compared with a trusted reference "
-        "(PyTorch, torchvision, SciPy or scikit-image), and for some tasks its speed next to the library's.",
+        about.strip(),
+        "",
+        TABLE_LINE,
         "",
         "| task | aspect | points | what it checks |",
         "|---|---|---|---|",
         *rows,
+        f"| | **total** | **{total:g}** | |",
         "",
         "- The cells under each answer are the **visible tests**: a few examples you can read and run. "
         "Passing them is a good sign, not the grade.",
-        "- nbgrader's **Validate** button runs the whole notebook from the top and reports the first cell "
-        "that fails. It does not run the hidden checks.",
+        "- nbgrader's **Validate** button runs the whole notebook from the top and reports the cells "
+        "that fail. It does not run the hidden checks.",
         "- To run the hidden checks of one aspect while you work, and see the smallest input on which your "
         "function is wrong, add a cell of your own:",
         "",
@@ -164,8 +177,19 @@ def grading_markdown(assignment: str, example=None) -> str:
     ])
 
 
-def grading_cell(assignment: str, example=None):
-    cell = nbformat.v4.new_markdown_cell(grading_markdown(assignment, example))
+def about_text(nb) -> str:
+    """The chapter's own paragraph of its grading section (what precedes the written part)."""
+    cell = next((c for c in nb.cells if c.get("id") == GRADING_ID), None)
+    if cell is None:
+        raise NotebookError("the notebook has no grading section yet: write its first paragraph in a "
+                            f"markdown cell with id {GRADING_ID!r} (## How this notebook is graded)")
+    text = "".join(cell.source)
+    body = text.split("\n", 1)[1] if text.startswith("## How this notebook is graded") else text
+    return body.split(TABLE_LINE)[0].strip()
+
+
+def grading_cell(assignment: str, about: str, example=None):
+    cell = nbformat.v4.new_markdown_cell(grading_markdown(assignment, about, example))
     cell["id"] = GRADING_ID
     return cell
 
@@ -196,7 +220,7 @@ def update(assignment: str, with_figures: bool = True) -> Path:
     nb = read_notebook(path)
     kept = {c["id"]: c for c in nb.cells if c.get("id", "").startswith(FIGURE_PREFIX)}
     figures = solution_figures(assignment) if with_figures else {}
-    arrange(nb, grading_cell(assignment), figures, kept=None if with_figures else kept)
+    arrange(nb, grading_cell(assignment, about_text(nb)), figures, kept=None if with_figures else kept)
     nbformat.write(nb, path)
     run_nbgrader("generate_assignment", assignment, "--force")
     run_nbgrader("generate_solution", assignment, "--force")

@@ -232,7 +232,8 @@ def create(assignment: str, title: str, root: Path) -> list[Path]:
         declared = [a for a in ASPECTS.values() if a.assignment == checks.A]
         from medgrade.classroom import chapter
         nb = nbformat.read(made[0] / f"{assignment}.ipynb", as_version=4)      # the grading section, the figures
-        chapter.arrange(nb, chapter.grading_cell(assignment), chapter.solution_figures(assignment))
+        grading = chapter.grading_cell(assignment, chapter.DEFAULT_ABOUT)
+        chapter.arrange(nb, grading, chapter.solution_figures(assignment))
         nbformat.write(nb, made[0] / f"{assignment}.ipynb")
         with tempfile.TemporaryDirectory() as scratch:     # a gradebook of its own: the course's is not touched
             db = f"--CourseDirectory.db_url=sqlite:///{Path(scratch) / 'gradebook.db'}"
