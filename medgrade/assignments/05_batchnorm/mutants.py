@@ -105,6 +105,37 @@ MUTANTS = [
            why="accepts normalized_shape only as a sequence, not as an int"),
 ]
 
+# Contracts the docstrings state: eval mode with one value per channel, float32 accuracy of the
+# backward pass and of layer norm when the mean is large next to the spread.
+MUTANTS += [
+    Mutant("eval_computes_batch_statistics_first", "batchnorm_forward",
+           (("""    if training:
+        mean = x.mean(dim=dims, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)      # biased: divide by m
+        m = x.numel() // x.shape[1]                                # values per channel, N*H*W
+        unbiased = var * m / (m - 1)
+""", """    m = x.numel() // x.shape[1]
+    correction = m / (m - 1)
+    if training:
+        mean = x.mean(dim=dims, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)
+        unbiased = var * correction
+"""),),
+           breaks=(EVAL,), keeps=(TRAIN, RUNNING),
+           why="computes the unbiased correction m / (m - 1) in both modes: a batch of one value per channel "
+               "divides by zero in eval mode"),
+    Mutant("backward_variance_by_moments", "batchnorm_backward",
+           (("var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)",
+             "var = (x * x).mean(dim=dims, keepdim=True) - mean ** 2"),),
+           breaks=(BACKWARD,),
+           why="E[x^2] - E[x]^2 in the backward pass: wrong in float32 when the mean is large next to the spread"),
+    Mutant("layernorm_variance_by_moments", "layernorm_forward",
+           (("var = ((x - mean) ** 2).mean(dim=dims, keepdim=True)",
+             "var = (x * x).mean(dim=dims, keepdim=True) - mean ** 2"),),
+           breaks=(LAYERNORM,),
+           why="E[x^2] - E[x]^2: wrong in float32 when a sample's mean is large next to its spread"),
+]
+
 # the demo's buggy student (cyd_buggy) makes these mistakes
 DEMO = ("running_var_population_variance", "backward_without_mean_of_dx")
 
