@@ -174,6 +174,71 @@ MUTANTS = [
            why="decayed boxes are never dropped below score_threshold"),
 ]
 
+# Contracts the docstrings state beyond the values: inputs left as they were, the inputs' precision,
+# torchvision's box functions refused, the return type.
+MUTANTS += [
+    Mutant("area_sizes_in_place", "box_area",
+           (("    width = boxes[:, 2] - boxes[:, 0]\n    height = boxes[:, 3] - boxes[:, 1]\n",
+             "    boxes[:, 2:] -= boxes[:, :2]                # corners to sizes, in the caller's tensor\n"
+             "    width, height = boxes[:, 2], boxes[:, 3]\n"),),
+           breaks=("box_area_correct",), keeps=("box_iou_correct",),
+           why="right areas, but the caller's boxes now hold widths and heights"),
+    Mutant("iou_translates_in_place", "box_iou",
+           (("    area1 = box_area(boxes1)",
+             "    if len(boxes1) and len(boxes2):              # IoU ignores translation: work near 0\n"
+             "        origin = torch.cat([boxes1[:, :2], boxes2[:, :2]]).amin(dim=0).repeat(2)\n"
+             "        boxes1 -= origin\n"
+             "        boxes2 -= origin\n"
+             "    area1 = box_area(boxes1)"),),
+           breaks=("box_iou_correct",),
+           why="moves both box sets to the origin with -=: the caller's boxes move too"),
+    Mutant("iou_in_float32", "box_iou",
+           (("    area1 = box_area(boxes1)",
+             "    dtype = boxes1.dtype\n"
+             "    boxes1, boxes2 = boxes1.float(), boxes2.float()   # float32 is plenty for pixels\n"
+             "    area1 = box_area(boxes1)"),
+            ("    return inter / union\n", "    return (inter / union).to(dtype)\n")),
+           breaks=("box_iou_correct",),
+           why="float64 boxes computed in float32 and cast back: float32 accuracy in a float64 tensor"),
+    Mutant("giou_torchvision_box_iou", "generalized_box_iou",
+           (("    return inter / union - (hull - union) / hull",
+             "    return torchvision.ops.box_iou(boxes1, boxes2) - (hull - union) / hull"),),
+           breaks=("generalized_box_iou_correct",),
+           why="takes the IoU term from torchvision.ops.box_iou, which the task refuses"),
+    Mutant("nms_torchvision_box_iou", "nms",
+           (("iou = box_iou(boxes[best].unsqueeze(0), boxes[rest])",
+             "iou = torchvision.ops.box_iou(boxes[best].unsqueeze(0), boxes[rest])"),),
+           breaks=("nms_correct", "nms_edge_cases", "nms_speed"),
+           why="the greedy loop written by hand, but with torchvision.ops.box_iou, which the task refuses"),
+    Mutant("batched_offsets_in_place", "batched_nms",
+           (("""    keep_mask = torch.zeros(len(scores), dtype=torch.bool, device=scores.device)
+    for label in torch.unique(idxs):
+        members = torch.nonzero(idxs == label).flatten()      # the boxes of this class
+        kept = nms(boxes[members], scores[members], iou_threshold)
+        keep_mask[members[kept]] = True                        # back to indices of the full set
+    keep = torch.nonzero(keep_mask).flatten()                  # increasing index
+    return keep[torch.sort(scores[keep], descending=True, stable=True).indices]""",
+             """    if boxes.numel() == 0:
+        return torch.zeros(0, dtype=torch.int64, device=boxes.device)
+    # the coordinate trick: move each class far from the others, then one class-agnostic nms
+    boxes += (idxs - idxs.min()).to(boxes.dtype)[:, None] * (boxes.max() - boxes.min() + 1)
+    return nms(boxes, scores, iou_threshold)"""),),
+           breaks=("batched_nms_correct",),
+           why="the offset trick with += shifts the caller's boxes"),
+    Mutant("soft_returns_list", "soft_nms",
+           (("    return torch.stack(keep), torch.stack(kept_scores)",
+             "    return [torch.stack(keep), torch.stack(kept_scores)]"),),
+           breaks=("soft_nms_correct",),
+           why="a list [keep, kept_scores] where the contract asks for a tuple"),
+    Mutant("soft_decays_in_float32", "soft_nms",
+           (("    current = scores.clone()                       # never modify the caller's scores",
+             "    current = scores.float()                       # float32 is enough for scores"),
+            ("    return torch.stack(keep), torch.stack(kept_scores)",
+             "    return torch.stack(keep), torch.stack(kept_scores).to(scores.dtype)")),
+           breaks=("soft_nms_correct",),
+           why="float64 scores decayed in float32 and cast back"),
+]
+
 # the demo's buggy student (cyd_buggy) makes these mistakes
 DEMO = ("giou_divides_by_union", "nms_no_sort")
 
