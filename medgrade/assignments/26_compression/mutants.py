@@ -321,6 +321,31 @@ MUTANTS += [
            why="runs the quantized model with grad on x: the output carries a graph"),
 ]
 
+# Contracts the docstrings state beyond the values: the library refused, the inputs' precision.
+MUTANTS += [
+    Mutant("qparams_observer_per_tensor", "affine_qparams",
+           (("    x_max = torch.as_tensor(x_max, dtype=torch.float32)\n",
+             "    x_max = torch.as_tensor(x_max, dtype=torch.float32)\n"
+             "    if x_min.dim() == 0:                 # one range: torch's observer does it\n"
+             "        from torch.ao.quantization.observer import MinMaxObserver\n"
+             "        observer = MinMaxObserver(dtype=torch.quint8 if qmin >= 0 else torch.qint8, quant_min=qmin,\n"
+             "                                  quant_max=qmax, qscheme=torch.per_tensor_symmetric if symmetric\n"
+             "                                  else torch.per_tensor_affine)\n"
+             "        observer(torch.stack([x_min, x_max]))\n"
+             "        scale, zero_point = observer.calculate_qparams()\n"
+             "        return scale.reshape(()), zero_point.reshape(()).to(torch.int64)\n"),),
+           breaks=(QP, COVER),
+           why="hands the per-tensor case to torch's MinMaxObserver, which the task refuses"),
+    Mutant("kd_in_float32", "distillation_loss",
+           (("log_p_student = torch.log_softmax(student_logits / T, dim=1)\n"
+             "    log_p_teacher = torch.log_softmax(teacher_logits / T, dim=1)",
+             "log_p_student = torch.log_softmax(student_logits.float() / T, dim=1)   # float32 is enough\n"
+             "    log_p_teacher = torch.log_softmax(teacher_logits.float() / T, dim=1)"),
+            ("return kl.mean() * T * T", "return (kl.mean() * T * T).to(student_logits.dtype)")),
+           breaks=(KD, KDG),
+           why="float64 logits computed in float32 and cast back: float32 accuracy in a float64 loss"),
+]
+
 # the demo's buggy student makes these mistakes
 DEMO = ("kd_without_T_squared", "prune_masks_instead_of_removing")
 
