@@ -200,6 +200,14 @@ MUTANTS = [
              "union = torch.maximum(probs, target).sum(dim=(2, 3))"),),
            breaks=(IOU,),
            why="the fuzzy union sum(max(p, t)): equal to the formula on 0/1 targets only, not on soft labels"),
+    Mutant("iou_view_assumes_contiguous", "soft_iou_loss",
+           (("inter = (probs * target).sum(dim=(2, 3))",
+             "probs, target = probs.view(*probs.shape[:2], -1), target.view(*target.shape[:2], -1)\n"
+             "    inter = (probs * target).sum(dim=2)"),
+            ("union = probs.sum(dim=(2, 3)) + target.sum(dim=(2, 3)) - inter",
+             "union = probs.sum(dim=2) + target.sum(dim=2) - inter")),
+           breaks=(IOU,),
+           why="flattens the pixels with .view: non-contiguous probabilities raise"),
     # ---------------------------------------------------------------- focal_loss
     Mutant("focal_log_of_sigmoid", "focal_loss",
            (("ce = (1 - targets) * logits - F.logsigmoid(logits)",
