@@ -48,8 +48,9 @@ from medgrade.failures import WorkerLost
 from medgrade.worker import sandbox, wire
 from medgrade.worker.guard import Outcome, owner_path
 
-CALL_SECONDS = float(os.environ.get("MEDGRADE_CALL_SECONDS", "10"))
-ASPECT_SECONDS = float(os.environ.get("MEDGRADE_ASPECT_SECONDS", "60"))
+DEFAULT_CALL_SECONDS, DEFAULT_ASPECT_SECONDS = 10, 60       # what the course ships (notebooks state them)
+CALL_SECONDS = float(os.environ.get("MEDGRADE_CALL_SECONDS", DEFAULT_CALL_SECONDS))
+ASPECT_SECONDS = float(os.environ.get("MEDGRADE_ASPECT_SECONDS", DEFAULT_ASPECT_SECONDS))
 BOOT_SECONDS = float(os.environ.get("MEDGRADE_BOOT_SECONDS", "60"))
 # What the zygote imports once, so that a worker does not: torch and the worker itself, and
 # what the notebooks' setup cells import, and what each assignment's folder names (the libraries

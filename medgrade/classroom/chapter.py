@@ -30,6 +30,7 @@ from pathlib import Path
 
 import nbformat
 
+from medgrade.isolation import DEFAULT_ASPECT_SECONDS, DEFAULT_CALL_SECONDS
 from medgrade.notebook import (
     FIGURE_PREFIX,
     NotebookError,
@@ -123,12 +124,6 @@ def _worked_example(assignment: str):
 
 
 TABLE_LINE = "**Aspects and points**, as the hidden checks grade them:"
-# a new chapter's first paragraph, until its author says what its checks compare with
-DEFAULT_ABOUT = ("Each task is a function whose docstring fixes its contract. Write your code where the cell "
-                 "says `YOUR CODE HERE` and delete the `raise NotImplementedError()`. Each grade cell under an "
-                 "answer runs a few visible asserts; when the notebook is graded it also runs hidden "
-                 "property-based tests (Hypothesis) that compare your function with a trusted reference on many "
-                 "generated inputs. Each grade cell is one aspect, all or nothing.")
 
 
 def grading_markdown(assignment: str, about: str, example=None) -> str:
@@ -157,6 +152,9 @@ def grading_markdown(assignment: str, about: str, example=None) -> str:
         "Passing them is a good sign, not the grade.",
         "- nbgrader's **Validate** button runs the whole notebook from the top and reports the cells "
         "that fail. It does not run the hidden checks.",
+        f"- Unless a docstring gives another limit, each call of your function has {DEFAULT_CALL_SECONDS} s and "
+        f"each aspect {DEFAULT_ASPECT_SECONDS} s in all; "
+        "a function that runs longer, crashes or exits loses that aspect only.",
         "- To run the hidden checks of one aspect while you work, and see the smallest input on which your "
         "function is wrong, add a cell of your own:",
         "",
