@@ -143,6 +143,10 @@ MUTANTS = [
     Mutant("flops_count_bias", "conv_flops",
            (("return 2 * macs_per_output * outputs", "return 2 * macs_per_output * outputs + outputs"),),
            breaks=("conv_flops_correct",)),
+    Mutant("flops_ignore_batch", "conv_flops",
+           (("outputs = batch_size * out_channels * h_out * w_out", "outputs = out_channels * h_out * w_out"),),
+           breaks=("conv_flops_correct",),
+           why="counts one image whatever batch_size says"),
 ]
 
 # Seven nested loops over every multiply-add: measured by hand (about 70,000x F.conv2d), left
