@@ -125,7 +125,12 @@ def _rf_call(receptive_field, layers):
     fresh = [dict(layer) for layer in layers]
     got = call(receptive_field, fresh, forbid=_RF_REFUSED, forbid_ops=_LAYER_OPS,
                hint="Compute the receptive field from the layers' numbers, with the recurrence.")
-    if fresh != [dict(layer) for layer in layers]:
+    now, given = [dict(layer) for layer in fresh], [dict(layer) for layer in layers]
+    if now != given and (len(now) != len(given) or all(layer in given for layer in now)):
+        raise CheckFailed(f"{modified_in_place('layers', who='receptive_field')}: the list's order or length "
+                          f"changed (the docstring says: do not modify the list); walk it without changing it, "
+                          f"e.g. with reversed(layers)")
+    if now != given:
         raise CheckFailed(f"{modified_in_place('layers', who='receptive_field')} (the docstring says: do not "
                           f"modify the dicts); read the defaults into local variables instead")
     if not isinstance(got, (tuple, list)) or len(got) != 3:

@@ -188,6 +188,19 @@ MUTANTS += [
              "    g = x.grad[0].abs().sum(dim=0)\n    return g > g.max() * 1e-12"),),
            breaks=(CONV, POOL),
            why="thresholds the gradient relative to its maximum: the edge of a deep field is far below it"),
+    Mutant("rf_reverses_the_list_in_place", "receptive_field",
+           (("""    size, jump, start = 1, 1, 0.0
+    for layer in layers:""", """    lo, hi, jump = 0, 0, 1                               # the last layer's unit 0, as an interval
+    layers.reverse()                                     # walk down from the last layer
+    for layer in layers:"""),
+            ("""        start += ((span - 1) / 2 - padding) * jump       # centre of the first window, in input pixels
+        size += (span - 1) * jump                        # measured with the jump of the layer below ...
+        jump *= stride                                   # ... and only then multiplied by the stride
+    return size, jump, start""", """        lo, hi = lo * stride - padding, hi * stride - padding + span - 1
+        jump *= stride
+    return hi - lo + 1, jump, (lo + hi) / 2""")),
+           breaks=(SIZE, START),
+           why="right numbers from a top-down walk, but it reverses the caller's list to get there"),
     Mutant("erf_absolute_threshold", "empirical_receptive_field",
            (("    return (x.grad[0] != 0).any(dim=0)", "    return x.grad[0].abs().sum(dim=0) > 1e-6"),),
            breaks=(POOL,),
