@@ -150,6 +150,11 @@ MUTANTS = [
              "    planes = torch.as_strided(grad_out, (grad_out.numel() // hw, hw), (hw, 1))\n"),),
            breaks=(BACKWARD,),
            why="reads grad_out's memory as if it were contiguous"),
+    Mutant("backward_planes_by_batch_size", "max_pool2d_backward",
+           (("    planes = grad_out.reshape(-1, grad_out.shape[-2] * grad_out.shape[-1])     # one row per (n, c)\n",
+             "    planes = grad_out.reshape(grad_out.shape[:-2].numel(), -1)\n"),),
+           breaks=(BACKWARD,),
+           why="lets -1 stand for the plane size: ambiguous when the batch is empty (N = 0)"),
     # ---------------------------------------------------------------- avg_pool2d
     Mutant("avg_count_include_pad_ignored", "avg_pool2d",
            (("        if not count_include_pad:\n            start, end = start.clamp(min=0), end.clamp(max=n_in)\n", ""),),
