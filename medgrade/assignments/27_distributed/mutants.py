@@ -282,3 +282,40 @@ MUTANTS += [
            breaks=(RDV,), keeps=(TRAIN,),
            why="destroys the process group only when training succeeds: after an error the group stays"),
 ]
+
+# ---------------------------------------------------------------- the contracts the docstrings state
+# (a list of Python ints; the dtype of the given model and data; errors leave train_ddp)
+MUTANTS += [
+    Mutant("shard_tensor_elements", "shard_indices",
+           (("        order = torch.randperm(dataset_size, generator=generator).tolist()\n",
+             "        order = list(torch.randperm(dataset_size, generator=generator))\n"),),
+           breaks=(SHUFFLED,), keeps=(UNSHUFFLED,),
+           why="list() of a tensor: the right order, but its elements are 0-d tensors, not Python ints"),
+    Mutant("average_through_float32", "average_gradients",
+           (("        dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)\n        p.grad.div_(world)\n",
+             "        buffer = p.grad.float()\n"
+             "        dist.all_reduce(buffer, op=dist.ReduceOp.SUM)\n"
+             "        p.grad.copy_(buffer / world)\n"),),
+           breaks=(AVG,),
+           why="reduces a float32 copy of float64 gradients: the mean is rounded to float32"),
+    Mutant("train_casts_to_float32", "train_ddp",
+           (("        rank, world = dist.get_rank(), dist.get_world_size()\n",
+             "        rank, world = dist.get_rank(), dist.get_world_size()\n"
+             "        model.float()\n"
+             "        x = x.float()\n"),),
+           breaks=(TRAIN,), keeps=(RDV,),
+           why="a defensive .float(): a float64 model and its data are trained in float32"),
+    Mutant("train_swallows_errors", "train_ddp",
+           (("    finally:\n        dist.destroy_process_group()\n",
+             "    except Exception as error:\n"
+             "        print(f\"rank {dist.get_rank()}: training failed: {error}\")\n"
+             "        return []\n"
+             "    finally:\n        dist.destroy_process_group()\n"),),
+           breaks=(RDV,), keeps=(TRAIN,),
+           why="catches a failing step and returns: the caller never learns that training failed"),
+    Mutant("accumulate_casts_inputs_to_float32", "accumulate_gradients",
+           (("            loss = F.cross_entropy(ddp_model(x), y) / k\n",
+             "            loss = F.cross_entropy(ddp_model(x.float()), y) / k\n"),),
+           breaks=(ACC, NO_SYNC),
+           why="a defensive .float() on the inputs of a float64 model: the forward pass fails"),
+]
