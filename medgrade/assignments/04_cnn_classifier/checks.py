@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import sys
 import types
 
 import torch
@@ -56,6 +57,11 @@ def _refused() -> list:
             (scipy.stats, ["mannwhitneyu", "rankdata"])]:
         label = owner.__name__.replace("._classification", "").replace("._ranking", "")
         entries += [(owner, name, f"{label}.{name}") for name in names]
+    # SciPy's rank functions imported before the call: both look up their module's _rankdata when run
+    for module, public in (("scipy.stats._stats_py", "rankdata"), ("scipy.stats._mannwhitneyu", "mannwhitneyu")):
+        owner = sys.modules.get(module)
+        if owner is not None:
+            entries += [(owner, name, f"scipy.stats.{public}") for name in (public, "_rankdata")]
     return entries
 
 
@@ -763,6 +769,18 @@ def class_weights_correct(class_weights):
 
 _TRAIN_SEED, _TEST_SEED, _NOISE_SEED = 7_310_004, 9_120_004, 5_230_004     # never shown in the notebook
 
+# Trained on uninformative labels, an honest network still ranks new patches by whatever it learned,
+# and that ranking lines up with malignancy by chance, far more than the 400 held-out patches alone
+# would allow (scores independent of the class: AUC 0.5 +- 0.036 for 80 malignant and 320 benign).
+# Measured on this check's patches with four honest recipes that reach AUC >= 0.96 on the real labels
+# within the time limit (the course's; a wider network with global max pooling; 25 epochs of batch 16
+# without class weights; 30 epochs of batch 16 at a constant rate), each over 40 seeds, once with this
+# check's labels and once with 40 other draws of them: 320 runs, AUC from 0.18 to 0.73 (standard
+# deviation up to 0.11 for one recipe), 9 of them outside [0.3, 0.7]. A score not learned from the
+# labels ranks the held-out patches as in the first property, AUC >= 0.95 there (<= 0.05 when only its
+# sign comes from the labels): the band lies between the two, 0.05 away from the latter.
+_UNINFORMED_AUC = (0.1, 0.9)
+
 
 def _uninformative_labels(y: torch.Tensor, seed: int) -> torch.Tensor:
     """Labels with the prevalence of ``y`` that tell nothing about it: the same fraction (one in five)
@@ -783,7 +801,8 @@ def _scores(got, m: int, what: str) -> torch.Tensor:
     return got.detach()
 
 
-@aspect(A, task="fit_and_score", points=3, call_seconds=30, aspect_seconds=45)
+# the docstring's limit: 30 s per call; the aspect's budget holds three such calls and the check's own work
+@aspect(A, task="fit_and_score", points=3, call_seconds=30, aspect_seconds=100)
 def fit_and_score_auc(fit_and_score):
     """Trained on 600 synthetic patches, its scores reach ROC AUC >= 0.95 on 400 unseen ones; they are
     learned from the labels (trained on uninformative labels they separate nothing) and reproducible."""
@@ -811,10 +830,11 @@ def fit_and_score_auc(fit_and_score):
         scores = _scores(_call(fit_and_score, x, noise.clone(), xt.clone(), seed=3), len(xt),
                          "the scores (trained on uninformative labels)")
         auc = oracles.roc_auc(yt, scores)
-        if not 0.3 <= auc <= 0.7:
+        low, high = _UNINFORMED_AUC
+        if not low <= auc <= high:
             raise CheckFailed(f"trained on 160 patches whose labels say nothing about malignancy (a random fifth "
                               f"of the benign and of the malignant ones labelled 1), the scores still separate "
-                              f"the classes of new patches (ROC AUC {auc:.4f}, expected between 0.3 and 0.7): "
+                              f"the classes of new patches (ROC AUC {auc:.4f}, expected between {low} and {high}): "
                               f"they should come from a model trained on the labels it is given")
         picked = [7, 250]
         few = _scores(_call(fit_and_score, x, noise.clone(), xt[picked].clone(), seed=3), len(picked),
@@ -824,6 +844,7 @@ def fit_and_score_auc(fit_and_score):
 
     yield check_once("trained on 600 patches (20% malignant), the scores of 400 new patches reach "
                      "ROC AUC >= 0.95", trained)
-    yield check_once("the scores are learned from the training labels: trained on labels that say nothing "
-                     "about malignancy they do not separate the classes (0.3 <= AUC <= 0.7); the same call "
-                     "gives the same scores, also for two test patches alone", learned_from_labels)
+    yield check_once(f"the scores are learned from the training labels: trained on labels that say nothing "
+                     f"about malignancy they do not separate the classes ({_UNINFORMED_AUC[0]} <= AUC <= "
+                     f"{_UNINFORMED_AUC[1]}); the same call gives the same scores, also for two test patches "
+                     f"alone", learned_from_labels)

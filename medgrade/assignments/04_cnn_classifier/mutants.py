@@ -274,6 +274,40 @@ MUTANTS += [
            why="standardizes the test patches with their own statistics: a patch's score depends on the others"),
 ]
 
+# Contracts the docstrings state that no mutant above tests.
+MUTANTS += [
+    Mutant("auc_scipy_rankdata", "roc_auc",
+           (("def roc_auc(y_true, scores):", "from scipy.stats import rankdata\n\n\ndef roc_auc(y_true, scores):"),
+            ("    ranks = torch.empty_like(s)\n    ranks[order] = midrank_of_group[inverse]\n",
+             "    ranks = torch.from_numpy(rankdata(s.numpy()))\n")),
+           breaks=(AUC,),
+           why="midranks from scipy.stats.rankdata, imported before the call: SciPy's rank functions are refused"),
+    Mutant("auc_float32_arithmetic", "roc_auc",
+           (("    ranks = torch.empty_like(s)\n    ranks[order] = midrank_of_group[inverse]\n",
+             "    ranks = torch.empty_like(s, dtype=torch.float32)\n    ranks[order] = midrank_of_group[inverse].float()\n"),
+            ("    u = ranks[y == 1].sum().item() - n_pos * (n_pos + 1) / 2\n    return float(u / (n_pos * n_neg))\n",
+             "    u = ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2\n    return (u / (n_pos * n_neg)).item()\n")),
+           breaks=(AUC,),
+           why="ranks and the final division in float32: about 1e-7 off, where float64's 1e-9 is asked"),
+    Mutant("cnn_features_without_grad", "SmallCNN",
+           (("        features = self.features(x)\n",
+             "        with torch.no_grad():\n            features = self.features(x)\n"),),
+           breaks=(CNN,),
+           why="computes the feature maps under torch.no_grad(): the logits do not depend on the image through "
+               "autograd, and the convolutions never learn"),
+    Mutant("dataset_transform_twice", "LesionDataset",
+           (("            image = self.transform(image)\n",
+             "            if self.transform(image).shape != image.shape:\n"
+             "                raise ValueError(\"the transform must keep the image's shape\")\n"
+             "            image = self.transform(image)\n"),),
+           breaks=(DATASET,),
+           why="calls the transform twice per read (once to check its shape): a random transform is drawn twice"),
+    Mutant("fit_trains_too_long", "fit_and_score",
+           (("options = TrainingOptions(MaxEpochs=12,", "options = TrainingOptions(MaxEpochs=240,"),),
+           breaks=(TRAINED,),
+           why="240 epochs: the call runs far past the 30 s it is allowed"),
+]
+
 # the demo's buggy student makes these mistakes
 DEMO = ("auc_ignores_ties", "patience_ties_reset")
 
@@ -350,4 +384,14 @@ MUTANTS += [
 """)),
            breaks=(), keeps=(REFERENCE, VALIDATION, BATCHES),
            why="mini-batches stacked by hand, the validation loss in one call over the whole set"),
+    Mutant("honest_fit_long_unweighted", "fit_and_score",
+           (("MaxEpochs=12, MiniBatchSize=32, InitialLearnRate=0.05,", "MaxEpochs=25, MiniBatchSize=16, InitialLearnRate=0.05,"),
+            ('LearnRateDropPeriod=8, Shuffle="every-epoch")', 'LearnRateDropPeriod=15, Shuffle="once")'),
+            ("    train_network(net, LesionDataset(train_images, train_labels), options, class_weights=weights)\n",
+             "    train_network(net, LesionDataset(train_images, train_labels), options)\n"),
+            ("        return torch.softmax(net(test_images), dim=1)[:, 1]\n",
+             "        logits = net(test_images)\n        return logits[:, 1] - logits[:, 0]\n")),
+           breaks=(), keeps=(TRAINED,),
+           why="another recipe: 25 epochs of batch 16 shuffled once, no class weights, the logit margin as score "
+               "(one of the recipes that set the band of the uninformative-labels property)"),
 ]
