@@ -29,18 +29,10 @@ from medgrade.failures import WorkerLost
 from medgrade.isolation import BOOT_SECONDS, Process, Remote, _unfinished, _write_back, rank_deadline
 from medgrade.worker import wire
 from medgrade.worker.guard import Outcome, guarded_call, resolve
+from medimg.launch import rank_environment as environment  # what torchrun sets: one definition
 
 STORE_SECONDS = 60.0
 LOCAL_CALL_SECONDS = float(os.environ.get("MEDGRADE_LOCAL_RANK_SECONDS", "120"))
-
-
-def environment(rank: int, world_size: int, port: int) -> dict[str, str]:
-    """What torchrun --nproc_per_node=world_size sets for a rank on one machine."""
-    return {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world_size),
-            "LOCAL_WORLD_SIZE": str(world_size), "GROUP_RANK": "0", "ROLE_RANK": str(rank),
-            "ROLE_WORLD_SIZE": str(world_size), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
-            "TORCHELASTIC_USE_AGENT_STORE": "True", "TORCHELASTIC_RESTART_COUNT": "0",
-            "TORCHELASTIC_MAX_RESTARTS": "0", "OMP_NUM_THREADS": "1"}
 
 
 class _Store:

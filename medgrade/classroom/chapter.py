@@ -124,6 +124,12 @@ def _worked_example(assignment: str):
 
 
 TABLE_LINE = "**Aspects and points**, as the hidden checks grade them:"
+# a new chapter's first paragraph, until its author says what its checks compare with
+DEFAULT_ABOUT = ("Each task is a function whose docstring fixes its contract. Write your code where the cell "
+                 "says `YOUR CODE HERE` and delete the `raise NotImplementedError()`. Each grade cell under an "
+                 "answer runs a few visible asserts; when the notebook is graded it also runs hidden "
+                 "property-based tests (Hypothesis) that compare your function with a trusted reference on many "
+                 "generated inputs. Each grade cell is one aspect, all or nothing.")
 
 
 def grading_markdown(assignment: str, about: str, example=None) -> str:
