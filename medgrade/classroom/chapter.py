@@ -35,11 +35,11 @@ from medgrade.notebook import (
     FIGURE_PREFIX,
     NotebookError,
     assignment_ids,
-    course_root,
     grade_id,
     is_answer_cell,
     is_grade_cell,
     read_notebook,
+    source_notebook_path,
     submission_cells,
 )
 
@@ -47,10 +47,6 @@ GRADING_ID = "grading"
 FIGURE_NOTE = ("*What the cell above draws with the course's solution: run it once your functions "
                "work and it draws the same from yours.*")
 REPORT_LINES = 14           # the worked example's report, at most this many lines
-
-
-def source_path(assignment: str) -> Path:
-    return course_root() / "source" / assignment / f"{assignment}.ipynb"
 
 
 def _course_cells(nb) -> list:
@@ -63,7 +59,7 @@ def _course_cells(nb) -> list:
 def solution_figures(assignment: str, timeout: int = 600) -> dict[str, list[bytes]]:
     """code cell id -> the PNG images it draws when the solution runs (grade cells left out)."""
     from nbclient import NotebookClient
-    nb = copy.deepcopy(read_notebook(source_path(assignment)))
+    nb = copy.deepcopy(read_notebook(source_notebook_path(assignment)))
     nb.cells = _course_cells(nb)
     for cell in nb.cells:
         if cell.cell_type == "code" and is_grade_cell(cell) and not is_answer_cell(cell) and grade_id(cell) != "setup":
@@ -118,7 +114,7 @@ def _worked_example(assignment: str):
     from medgrade.registry import ASPECTS
     mutant = demo_mutants(assignment)[0]
     aspect = next(ASPECTS[a] for a in mutant.breaks if ASPECTS[a].kind == "correct")
-    solved = read_notebook(source_path(assignment))          # the solution, with its markers as comments
+    solved = read_notebook(source_notebook_path(assignment))          # the solution, with its markers as comments
     [(_, _, report)] = grade_cells(submission_cells(apply(solved, mutant)), [aspect])
     return mutant, aspect, report
 
@@ -200,18 +196,21 @@ def grading_cell(assignment: str, about: str, example=None):
 
 # ---------------------------------------------------------------- putting them in source/
 
-def arrange(nb, grading, figures: dict[str, list[bytes]], kept: dict | None = None):
-    """``nb`` with the grading section before the setup cell and each figure after its cell
-    (``kept``: the figure cells as they are, by id, instead of new ones)."""
+def figure_cells(figures: dict[str, list[bytes]]) -> dict:
+    """code cell id -> the cell that shows its figures."""
+    return {cell_id: figure_cell(cell_id, pngs) for cell_id, pngs in figures.items()}
+
+
+def arrange(nb, grading, figures: dict):
+    """``nb`` with the grading section before the setup cell and each figure cell (``figures``:
+    code cell id -> cell) after its code cell."""
     cells = []
     for cell in _course_cells(nb):
         if grade_id(cell) == "setup":
             cells.append(grading)
         cells.append(cell)
-        if kept is not None and FIGURE_PREFIX + cell.get("id", "") in kept:
-            cells.append(kept[FIGURE_PREFIX + cell["id"]])
-        elif cell.get("id") in figures:
-            cells.append(figure_cell(cell["id"], figures[cell["id"]]))
+        if cell.get("id") in figures:
+            cells.append(figures[cell["id"]])
     if not any(c is grading for c in cells):
         raise NotebookError("the notebook has no setup cell (grade id 'setup') to put the grading section before")
     nb.cells = cells
@@ -220,11 +219,13 @@ def arrange(nb, grading, figures: dict[str, list[bytes]], kept: dict | None = No
 
 def update(assignment: str, with_figures: bool = True) -> Path:
     from medgrade.classroom.nbgrader_cli import run_nbgrader
-    path = source_path(assignment)
+    path = source_notebook_path(assignment)
     nb = read_notebook(path)
-    kept = {c["id"]: c for c in nb.cells if c.get("id", "").startswith(FIGURE_PREFIX)}
-    figures = solution_figures(assignment) if with_figures else {}
-    arrange(nb, grading_cell(assignment, about_text(nb)), figures, kept=None if with_figures else kept)
+    if with_figures:
+        figures = figure_cells(solution_figures(assignment))
+    else:                                            # the figure cells as they are
+        figures = {c["id"][len(FIGURE_PREFIX):]: c for c in nb.cells if c.get("id", "").startswith(FIGURE_PREFIX)}
+    arrange(nb, grading_cell(assignment, about_text(nb)), figures)
     nbformat.write(nb, path)
     run_nbgrader("generate_assignment", assignment, "--force")
     run_nbgrader("generate_solution", assignment, "--force")
@@ -248,7 +249,8 @@ def main(argv=None) -> int:
         except Exception as e:                          # noqa: BLE001  (one line per assignment)
             print(f"error: {a}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", file=sys.stderr)
             return 1
-        print(f"{a}: grading section and figures updated in {time.time() - start:.0f} s", flush=True)
+        what = "grading section" if args.no_figures else "grading section and figures"
+        print(f"{a}: {what} updated in {time.time() - start:.0f} s", flush=True)
     return 0
 
 

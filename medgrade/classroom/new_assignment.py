@@ -233,7 +233,7 @@ def create(assignment: str, title: str, root: Path) -> list[Path]:
         from medgrade.classroom import chapter
         nb = nbformat.read(made[0] / f"{assignment}.ipynb", as_version=4)      # the grading section, the figures
         grading = chapter.grading_cell(assignment, chapter.DEFAULT_ABOUT)
-        chapter.arrange(nb, grading, chapter.solution_figures(assignment))
+        chapter.arrange(nb, grading, chapter.figure_cells(chapter.solution_figures(assignment)))
         nbformat.write(nb, made[0] / f"{assignment}.ipynb")
         with tempfile.TemporaryDirectory() as scratch:     # a gradebook of its own: the course's is not touched
             db = f"--CourseDirectory.db_url=sqlite:///{Path(scratch) / 'gradebook.db'}"
