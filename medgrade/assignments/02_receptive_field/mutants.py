@@ -8,6 +8,17 @@ POOL = "empirical_receptive_field_pooling"
 PARAMS = "conv_stack_cost_params"
 FLOPS = "conv_stack_cost_flops"
 
+# A top-down walk (an interval of positions mapped layer by layer), written two ways below.
+_BOTTOM_UP_HEAD = """    size, jump, start = 1, 1, 0.0
+    for layer in layers:"""
+_TOP_DOWN_START = "    lo, hi, jump = 0, 0, 1                               # the last layer's unit 0, as an interval"
+_TOP_DOWN_TAIL = ("""        start += ((span - 1) / 2 - padding) * jump       # centre of the first window, in input pixels
+        size += (span - 1) * jump                        # measured with the jump of the layer below ...
+        jump *= stride                                   # ... and only then multiplied by the stride
+    return size, jump, start""", """        lo, hi = lo * stride - padding, hi * stride - padding + span - 1
+        jump *= stride
+    return hi - lo + 1, jump, (lo + hi) / 2""")
+
 MUTANTS = [
     Mutant("rf_fills_defaults_in_place", "receptive_field",
            (('        stride = layer.get("stride")\n        if stride is None:                               # PyTorch: a pool\'s stride defaults to its kernel\n            stride = k if layer["kind"] == "pool" else 1\n',
@@ -189,16 +200,10 @@ MUTANTS += [
            breaks=(CONV, POOL),
            why="thresholds the gradient relative to its maximum: the edge of a deep field is far below it"),
     Mutant("rf_reverses_the_list_in_place", "receptive_field",
-           (("""    size, jump, start = 1, 1, 0.0
-    for layer in layers:""", """    lo, hi, jump = 0, 0, 1                               # the last layer's unit 0, as an interval
+           ((_BOTTOM_UP_HEAD, _TOP_DOWN_START + """
     layers.reverse()                                     # walk down from the last layer
     for layer in layers:"""),
-            ("""        start += ((span - 1) / 2 - padding) * jump       # centre of the first window, in input pixels
-        size += (span - 1) * jump                        # measured with the jump of the layer below ...
-        jump *= stride                                   # ... and only then multiplied by the stride
-    return size, jump, start""", """        lo, hi = lo * stride - padding, hi * stride - padding + span - 1
-        jump *= stride
-    return hi - lo + 1, jump, (lo + hi) / 2""")),
+            _TOP_DOWN_TAIL),
            breaks=(SIZE, START),
            why="right numbers from a top-down walk, but it reverses the caller's list to get there"),
     Mutant("erf_absolute_threshold", "empirical_receptive_field",
@@ -213,15 +218,9 @@ DEMO = ("rf_start_ignores_padding", "erf_keeps_max_pool")
 # Honest alternatives: written differently from the solution, they must keep every aspect.
 MUTANTS += [
     Mutant("honest_rf_top_down_interval", "receptive_field",
-           (("""    size, jump, start = 1, 1, 0.0
-    for layer in layers:""", """    lo, hi, jump = 0, 0, 1                               # the last layer's unit 0, as an interval
+           ((_BOTTOM_UP_HEAD, _TOP_DOWN_START + """
     for layer in reversed(layers):"""),
-            ("""        start += ((span - 1) / 2 - padding) * jump       # centre of the first window, in input pixels
-        size += (span - 1) * jump                        # measured with the jump of the layer below ...
-        jump *= stride                                   # ... and only then multiplied by the stride
-    return size, jump, start""", """        lo, hi = lo * stride - padding, hi * stride - padding + span - 1
-        jump *= stride
-    return hi - lo + 1, jump, (lo + hi) / 2""")),
+            _TOP_DOWN_TAIL),
            breaks=(), keeps=(SIZE, START),
            why="walks down from the last unit, mapping its interval of positions to the layer below"),
     Mutant("honest_rf_closed_form", "receptive_field",
