@@ -71,7 +71,9 @@ c.ConfinedExecute.run_experiments = False
 
 # ConfinedExecute is nbgrader's Execute with kernels started confined: writes
 # only in the submission's folder, a memory cap, a process cap, everything
-# they start killed at shutdown (medgrade/kernel.py). It reads c.Execute.
+# they start killed at shutdown (medgrade/confined_kernel.py). It reads c.Execute.
+# Kernels are forked from a process that has imported torch, about 2 s of CPU less per
+# notebook; c.SandboxedKernelManager.fork = False starts each one as a new interpreter.
 
 # A submission is shown in the instructor's browser (formgrader) and the student's (the
 # feedback). Besides the autograde steps above, which keep only inert outputs and sanitized

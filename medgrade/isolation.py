@@ -31,6 +31,7 @@ import os
 import pickle
 import select
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -177,6 +178,55 @@ class _ZygoteProcess(mp_context.ForkServerProcess):
     def __reduce__(self):
         # the child is rebuilt as multiprocessing's own class: a worker imports nothing more of ours
         return copyreg._reconstructor, (mp_context.ForkServerProcess, object, None), self.__dict__
+
+
+_kernel_server = None
+
+
+def _kernel_zygote():
+    """The zygote of notebook kernels (:mod:`medgrade.worker.kernel`): one per grading process,
+    started with its first kernel."""
+    global _kernel_server
+    with _context_lock:
+        if _kernel_server is None:
+            from multiprocessing import forkserver
+
+            from medgrade.worker.kernel import PRELOAD
+            _kernel_server = forkserver.ForkServer()
+            _kernel_server.set_forkserver_preload(PRELOAD)
+        return _kernel_server
+
+
+@functools.lru_cache(maxsize=8)
+def _fresh_sys_path(pythonpath: str, nousersite: str, home: str) -> list[str]:
+    """``sys.path`` of ``python -m ...`` started with these variables, without the entry of the
+    current folder (the launcher removes it)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONNOUSERSITE", "HOME")}
+    env.update({k: v for k, v in (("PYTHONPATH", pythonpath), ("PYTHONNOUSERSITE", nousersite),
+                                  ("HOME", home)) if v})
+    out = subprocess.run([sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    return json.loads(out)
+
+
+class _KernelProcess(_ZygoteProcess):
+    @staticmethod
+    def _Popen(process_obj):
+        return _ZygotePopen(process_obj, _kernel_zygote())
+
+
+def start_kernel(args: list[str], env: dict[str, str], cwd: str, writable: list[str],
+                 cgroup: str | None) -> "_KernelProcess":
+    """A confined notebook kernel forked from the kernel zygote (:func:`medgrade.worker.kernel.run`):
+    ``args`` are ipykernel_launcher's; its ``sys.path`` is a fresh interpreter's with ``env``."""
+    from medgrade.worker.kernel import run
+    path = _fresh_sys_path(env.get("PYTHONPATH", ""), env.get("PYTHONNOUSERSITE", ""), env.get("HOME", ""))
+    process = _KernelProcess(target=run, args=(args, env, cwd, path, writable, cgroup))
+    with _main_script_hidden():
+        process.start()
+    # its kernel manager stops it; multiprocessing must not wait for it when this process exits
+    multiprocessing.process._children.discard(process)
+    return process
 
 
 @contextlib.contextmanager

@@ -38,3 +38,42 @@ def test_the_kernel_starts_on_a_machine_whose_home_is_empty(tmp_path, monkeypatc
     assert "ran 42" in _text(nb.cells[0]) and "plotted" in _text(nb.cells[1])
     assert "ermission" in _text(nb.cells[2])          # the grader's home stays read-only to it
     assert not (home / "planted").exists()
+
+
+FACTS = r'''
+import json, os, sys, tempfile, multiprocessing, torch, matplotlib
+from tqdm.auto import tqdm
+with multiprocessing.get_context("fork").Pool(2) as pool:
+    squares = pool.map(abs, [-2, -3])
+print(json.dumps({
+    "path": sys.path, "cwd": os.getcwd(), "argv0": os.path.basename(sys.argv[0]),
+    "environment": sorted(os.environ), "home": os.environ["HOME"] == tempfile.gettempdir(),
+    "threads": torch.get_num_threads(), "backend": matplotlib.get_backend(), "tqdm": tqdm.__module__,
+    "session leader": os.getpid() == os.getsid(0), "children": squares,
+    "parent is the grader": os.getppid() == int(os.environ["JPY_PARENT_PID"]),
+}, sort_keys=True))
+'''
+
+
+@pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="this kernel cannot restrict writes (no Landlock)")
+def test_a_forked_kernel_is_the_kernel_a_new_interpreter_would_be(tmp_path):
+    """Kernels are forked from a zygote that has imported torch (medgrade/worker/kernel.py):
+    the same kernel as one started as a new interpreter, with everything it reads from its
+    environment read again; only its parent differs. Both are confined alike."""
+    import json
+
+    from traitlets.config import Config
+    facts = {}
+    for fork in (True, False):
+        config = Config()
+        config.SandboxedKernelManager.fork = fork
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(FACTS),
+                                             nbformat.v4.new_code_cell("open('/etc/planted', 'w')")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        execute = ConfinedExecute(timeout=60, allow_errors=True, config=config)
+        execute.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+        facts[fork] = json.loads(_text(nb.cells[0]))
+        assert "ermission" in _text(nb.cells[1]) or "Read-only" in _text(nb.cells[1]), _text(nb.cells[1])
+    assert facts[True].pop("parent is the grader") is False and facts[False].pop("parent is the grader") is True
+    assert facts[True] == facts[False]
+    assert facts[True]["cwd"] == str(tmp_path) and facts[True]["session leader"] and facts[True]["home"]
