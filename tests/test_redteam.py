@@ -28,6 +28,7 @@ from tests.helpers import copy_course
 from tests.redteam.scenarios import ASSIGNMENT, LEFTOVER_MARK, PORT, SCENARIOS, VANDAL_MARK, expected_points, submission
 
 ASPECT_LIST = [a for task in assignments()[ASSIGNMENT].values() for a in task]
+FAST = "05_batchnorm"          # the chapter that autogrades fastest
 PACKAGE_SOURCE_LINES = ("def check_property", "def measure_ratio", "def guarded_call", "def grade_cells",
                         "from ..properties import", "_FORBIDDEN_OPS")
 
@@ -198,13 +199,13 @@ def batch(tmp_path_factory):
     return course
 
 
-def _gradebook(course: Path, manual: bool = False) -> dict[str, dict]:
+def _gradebook(course: Path, manual: bool = False, assignment: str = ASSIGNMENT) -> dict[str, dict]:
     """student -> aspect -> score (or, with ``manual``, whether nbgrader asks for manual grading)."""
     from nbgrader.api import Gradebook
     out: dict[str, dict] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in gb.students:
-            nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student.id)
+            nb = gb.find_submission_notebook(assignment, assignment, student.id)
             out[student.id] = {g.name: g.needs_manual_grade if manual else float(g.score)
                                for g in nb.grades if g.cell.name in ASPECTS}
     return out
@@ -249,7 +250,9 @@ def test_feedback_shows_the_failure_and_never_the_checking_code(batch):
 @pytest.mark.slow
 def test_a_broken_submission_does_not_stop_the_batch(tmp_path):
     """Not JSON, an empty file, a huge file beside a good notebook: the batch goes on, the
-    readable ones are graded in full, the broken one is named in nbgrader's report."""
+    readable ones are graded in full, the broken one is named in nbgrader's report. (On the
+    chapter that autogrades fastest: what is tested is nbgrader's batch, not the checks.)"""
+    a = FAST
     course = copy_course(tmp_path / "course", parts=("source", "release", "solutions"))
     env = tool_env(MEDGRADE_COURSE_ROOT=str(course))
 
@@ -257,25 +260,25 @@ def test_a_broken_submission_does_not_stop_the_batch(tmp_path):
         return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env,
                               capture_output=True, text=True)
 
-    assert nbgrader("generate_assignment", ASSIGNMENT, "--force").returncode == 0
-    solved = (ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
+    assert nbgrader("generate_assignment", a, "--force").returncode == 0
+    solved = (ROOT / "solutions" / a / f"{a}.ipynb").read_bytes()
     for student, content in (("good", solved), ("notjson", b"{ this is not a notebook"),
                              ("empty", b""), ("hugefile", solved)):
-        folder = course / "submitted" / student / ASSIGNMENT
+        folder = course / "submitted" / student / a
         folder.mkdir(parents=True)
-        (folder / f"{ASSIGNMENT}.ipynb").write_bytes(content)
-    with open(course / "submitted" / "hugefile" / ASSIGNMENT / "scan.raw", "wb") as fh:
+        (folder / f"{a}.ipynb").write_bytes(content)
+    with open(course / "submitted" / "hugefile" / a / "scan.raw", "wb") as fh:
         fh.truncate(150 << 20)                                   # 150 MB, sparse
-    proc = nbgrader("autograde", ASSIGNMENT, "--force")
+    proc = nbgrader("autograde", a, "--force")
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "notjson" in log and "empty" in log, log[-2000:]
-    table = _gradebook(course)
-    full = sum(a.points for a in ASPECT_LIST)
+    table = _gradebook(course, assignment=a)
+    full = sum(x.points for t in assignments()[a].values() for x in t)
     assert sum(table["good"].values()) == full
     assert sum(table["hugefile"].values()) == full
-    assert not (course / "autograded" / "hugefile" / ASSIGNMENT / "scan.raw").exists()
+    assert not (course / "autograded" / "hugefile" / a / "scan.raw").exists()
     assert "scan.raw" in log
-    autograded = nbformat.read(course / "autograded" / "hugefile" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    autograded = nbformat.read(course / "autograded" / "hugefile" / a / f"{a}.ipynb", 4)
     assert "ignored files over" in autograded.cells[0].source
     assert sum(table.get("notjson", {}).values()) == 0
 

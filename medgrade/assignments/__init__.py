@@ -4,7 +4,8 @@
 besides its notebook (``source/<id>/<id>.ipynb``):
 
 - ``__init__.py``: a one-line title, and ``WORKER_PRELOAD``, modules its grading workers import
-  before any student code (libraries its checks refuse, so that a worker starts warm);
+  before any student code besides what the notebook's setup cell imports (libraries its checks
+  refuse, so that a worker starts warm);
 - ``checks.py``: the graded aspects (:func:`medgrade.registry.aspect`), one per grade cell;
 - ``inputs.py``: the Hypothesis strategies only this assignment draws from;
 - ``reference.py``: the references its checks compare with;
@@ -46,11 +47,30 @@ def of_module(module_name: str) -> str:
     return module_name[len(prefix):].split(".")[0]
 
 
-def worker_preload() -> list[str]:
-    """What every assignment's workers preload (read from the folders' light ``__init__``)."""
+def worker_preload(chosen: list[str] | None = None) -> list[str]:
+    """What the grading workers of these assignments (default: every one) import before any
+    student code: the modules their notebooks' setup cells import, which a worker runs first,
+    and their folders' ``WORKER_PRELOAD``."""
+    import ast
+    import json
+
+    from medgrade.notebook import source_notebook_path
     found: list[str] = []
     for a in ids():
-        for module in getattr(importlib.import_module(f"{__name__}.{a}"), "WORKER_PRELOAD", ()):
-            if module not in found:
-                found.append(module)
+        if chosen is not None and a not in chosen:
+            continue
+        modules: list[str] = []
+        try:
+            cells = json.loads(source_notebook_path(a).read_text())["cells"]
+            setup = next("".join(c["source"]) for c in cells if c.get("cell_type") == "code"
+                         and c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup")
+            for node in ast.walk(ast.parse(setup)):
+                if isinstance(node, ast.Import):
+                    modules += [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    modules.append(node.module)
+        except (OSError, ValueError, KeyError, StopIteration, SyntaxError):
+            pass                                # a notebook being written: its folder's list only
+        modules += getattr(importlib.import_module(f"{__name__}.{a}"), "WORKER_PRELOAD", ())
+        found += [m for m in modules if m not in found]
     return found

@@ -383,7 +383,9 @@ def run_jobs(jobs: list[Job], workers: int, url: str, timeout: float, log_path: 
     from tqdm import tqdm
 
     from medgrade.classroom.nbgrader_cli import tool_env
-    env = tool_env(COURSE_DB_URL=url, MEDGRADE_COURSE_ROOT=str(course_root()))
+    from medgrade.isolation import ASSIGNMENTS_VARIABLE
+    env = tool_env(COURSE_DB_URL=url, MEDGRADE_COURSE_ROOT=str(course_root()),
+                   **{ASSIGNMENTS_VARIABLE: ",".join(sorted({job.assignment for job in jobs}))})
     pending = list(jobs)
     outcomes: list[JobResult] = []
     bar = tqdm(total=len(jobs), unit="notebook", desc="autograde", disable=not progress,
