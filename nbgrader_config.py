@@ -83,6 +83,12 @@ c.ConfinedExecute.run_experiments = False
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"markdown2html": "medgrade.sanitize.markdown2html"}
 
+# A new gradebook records the version of nbgrader's schema, which nbgrader asks a new
+# `alembic` process for; the course reads the same version in the process itself.
+from medgrade.classroom.nbgrader_cli import read_schema_version_in_process  # noqa: E402
+
+read_schema_version_in_process()
+
 # Student ids are folder names under submitted/, and nbgrader's own formgrader pages print
 # them as they are: a folder whose name is not a plain id (markup, spaces, quotes) is never
 # graded, so it never reaches the gradebook (./course class autograde reports it).

@@ -466,6 +466,20 @@ def test_bad_input_is_one_line_and_keeps_the_gradebook(klass, serial, tmp_path, 
         shutil.rmtree(klass / "submitted" / "jon_malformed")
 
 
+def test_the_schema_version_is_what_alembic_prints(tmp_path):
+    """Gradebooks nbgrader creates under the course's configuration record the schema version
+    read in the process: the one `alembic heads` prints for nbgrader's migrations, which
+    nbgrader itself would ask it for."""
+    from nbgrader.dbutil import write_alembic_ini
+
+    from medgrade.classroom.nbgrader_cli import gradebook_schema_version
+    write_alembic_ini(str(tmp_path / "alembic.ini"), f"sqlite:///{tmp_path / 'gb.db'}")
+    printed = subprocess.run([Path(sys.executable).parent / "alembic", "-c", tmp_path / "alembic.ini", "heads"],
+                             capture_output=True, text=True, check=True).stdout
+    assert printed.split()[0] == gradebook_schema_version()
+    assert "(head)" in printed and len(printed.strip().splitlines()) == 1
+
+
 def test_sqlite_on_a_network_filesystem_is_refused(tmp_path, monkeypatch, capsys):
     mountinfo = ("22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw\n"
                  "40 22 0:50 / /shared rw,relatime - nfs4 server:/export rw,vers=4.2\n"
