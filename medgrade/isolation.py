@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from multiprocessing import context as mp_context
 from multiprocessing import forkserver as mp_forkserver
 from multiprocessing import popen_forkserver
+from multiprocessing import reduction as mp_reduction
 from multiprocessing import spawn as mp_spawn
 from multiprocessing import util as mp_util
 from typing import Any, Callable, Iterable, Sequence
@@ -90,34 +91,21 @@ class Zygote:
     forkserver). Workers of an assignment that refuses packages' native code come from a zygote
     of their own, which made those shared libraries unreadable before importing anything of
     them (:func:`medgrade.worker.server._refuse_native_code`); every other worker comes from the
-    default one, multiprocessing's own."""
+    default one. Both are forked from the kernel zygote (:class:`_StagedServer`)."""
 
     def __init__(self, refused: tuple[str, ...]):
-        from multiprocessing import forkserver
         self.refused = refused
         self._schemas: list[str] | None = None
-        if refused:
-            self.server = forkserver.ForkServer()
-            self.server.set_forkserver_preload(["medgrade.worker.server",
-                                                *[m for m in _preload() if m != "medgrade.worker.server"]])
-        else:
-            multiprocessing.get_context("forkserver").set_forkserver_preload(_preload())
-            self.server = forkserver._forkserver
+        preload = _preload()
+        if refused:                         # the refusal comes first, on import of the server
+            preload = ["medgrade.worker.server", *[m for m in preload if m != "medgrade.worker.server"]]
+        self.server = _StagedServer(preload)
 
     def ensure_running(self) -> None:
-        if not self.refused:
-            return self.server.ensure_running()
-        from medgrade.worker.server import NATIVE_REFUSED, NATIVE_SCHEMAS
-        saved = {k: os.environ.get(k) for k in (NATIVE_REFUSED, NATIVE_SCHEMAS)}
-        os.environ.update({NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(self.schemas())})
-        try:
-            self.server.ensure_running()                # a zygote (re)started now gets these variables
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        if self.refused:
+            from medgrade.worker.server import NATIVE_REFUSED, NATIVE_SCHEMAS
+            self.server.env = {NATIVE_REFUSED: ",".join(self.refused), NATIVE_SCHEMAS: json.dumps(self.schemas())}
+        self.server.ensure_running()
 
     def schemas(self) -> list[str]:
         """The refused packages' operator schemas, as this process has them (read once)."""
@@ -131,8 +119,6 @@ class Zygote:
         return self._schemas
 
     def process(self, **kwargs):
-        if not self.refused:
-            return multiprocessing.get_context("forkserver").Process(**kwargs)
         self.ensure_running()
         process = _ZygoteProcess(**kwargs)
         process.zygote = self.refused
@@ -197,6 +183,66 @@ def _kernel_zygote():
             _kernel_server = forkserver.ForkServer()
             _kernel_server.set_forkserver_preload(PRELOAD)
         return _kernel_server
+
+
+class _StagedServer(mp_forkserver.ForkServer):
+    """A worker zygote forked from the kernel zygote instead of started as a new interpreter:
+    torch, NumPy and SciPy are imported once per grading process, not once per zygote (about
+    1.5 s of CPU each). The child runs multiprocessing's forkserver loop with the rest of its
+    preload; it ends, as any forkserver does, when this process and the workers it forked are
+    gone. If it (or the kernel zygote) dies, the next request starts it again."""
+
+    def __init__(self, preload: list[str]):
+        super().__init__()
+        self.preload = preload
+        self.env: dict[str, str] = {}
+        self.process: _KernelProcess | None = None
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self.process is not None and self.process._popen.poll() is None:
+                return
+            if self._forkserver_alive_fd is not None:
+                os.close(self._forkserver_alive_fd)        # the old zygote ends with its workers
+            self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
+            with contextlib.closing(mp_forkserver.socket.socket(mp_forkserver.socket.AF_UNIX)) as listener:
+                address = mp_forkserver.connection.arbitrary_address("AF_UNIX")
+                listener.bind(address)
+                os.chmod(address, 0o600)
+                listener.listen()
+                alive_r, alive_w = os.pipe()
+                try:
+                    process = _KernelProcess(target=_serve_as_zygote, args=(
+                        _PassedFd(listener.fileno()), _PassedFd(alive_r), self.preload, dict(self.env)))
+                    with _main_script_hidden():
+                        process.start()
+                except BaseException:
+                    os.close(alive_w)
+                    raise
+                finally:
+                    os.close(alive_r)
+            multiprocessing.process._children.discard(process)    # nothing waits for it at exit
+            self.process = process
+            self._forkserver_address, self._forkserver_alive_fd, self._forkserver_pid = address, alive_w, process.pid
+
+
+class _PassedFd:
+    """A file descriptor of this process, given to a child started through a zygote."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __reduce__(self):
+        return _inherited_fd, (mp_reduction.DupFd(self.fd),)
+
+
+def _inherited_fd(passed) -> int:
+    return passed.detach()
+
+
+def _serve_as_zygote(listener: int, alive: int, preload: list[str], env: dict[str, str]) -> None:
+    os.environ.update(env)
+    mp_forkserver.main(listener, alive, preload)
 
 
 @functools.lru_cache(maxsize=8)

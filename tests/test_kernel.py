@@ -77,3 +77,37 @@ def test_a_forked_kernel_is_the_kernel_a_new_interpreter_would_be(tmp_path):
     assert facts[True].pop("parent is the grader") is False and facts[False].pop("parent is the grader") is True
     assert facts[True] == facts[False]
     assert facts[True]["cwd"] == str(tmp_path) and facts[True]["session leader"] and facts[True]["home"]
+
+
+def test_worker_zygotes_are_forked_from_the_kernel_zygote_and_outlive_its_death():
+    """The zygotes of workers (the default one and 14's, which refuses torchvision's native code)
+    are children of the kernel zygote, which imported torch once for all three. Killed, the
+    zygotes start again on the next request: grading goes on."""
+    import os
+    import signal
+    import time
+
+    from medgrade import isolation
+    from medgrade.isolation import grade_cells
+    from medgrade.notebook import submission_cells
+    from medgrade.registry import ASPECTS, assignments
+    from tests.conftest import load_notebook
+    assignments()
+
+    def parent(pid: int) -> int:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+
+    def graded(assignment: str, aspect: str) -> float:
+        cells = submission_cells(load_notebook("solutions", assignment))
+        return [points for _, points, _ in grade_cells(cells, [ASPECTS[aspect]])][0]
+
+    for round_ in range(2):
+        assert graded("05_batchnorm", "batchnorm_forward_eval") == ASPECTS["batchnorm_forward_eval"].points
+        assert graded("14_iou_nms", "box_area_correct") == ASPECTS["box_area_correct"].points
+        kernel_zygote = isolation._kernel_zygote()._forkserver_pid
+        zygotes = [isolation._zygote(r).server._forkserver_pid for r in ((), ("torchvision",))]
+        assert [parent(z) for z in zygotes] == [kernel_zygote] * 2, round_
+        assert parent(kernel_zygote) == os.getpid()
+        for pid in (*zygotes, kernel_zygote):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.5)
