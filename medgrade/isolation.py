@@ -31,6 +31,7 @@ import os
 import pickle
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from multiprocessing import connection as mp_connection
 from multiprocessing import context as mp_context
 from multiprocessing import forkserver as mp_forkserver
 from multiprocessing import popen_forkserver
@@ -99,7 +101,8 @@ class Zygote:
         preload = _preload()
         if refused:                         # the refusal comes first, on import of the server
             preload = ["medgrade.worker.server", *[m for m in preload if m != "medgrade.worker.server"]]
-        self.server = _StagedServer(preload)
+        # the kernel zygote it is forked from must not have imported those: the refusal would not run
+        self.server = _StagedServer(preload, fresh=["medgrade.worker.server", *refused] if refused else [])
 
     def ensure_running(self) -> None:
         if self.refused:
@@ -192,9 +195,9 @@ class _StagedServer(mp_forkserver.ForkServer):
     preload; it ends, as any forkserver does, when this process and the workers it forked are
     gone. If it (or the kernel zygote) dies, the next request starts it again."""
 
-    def __init__(self, preload: list[str]):
+    def __init__(self, preload: list[str], fresh: list[str]):
         super().__init__()
-        self.preload = preload
+        self.preload, self.fresh = preload, fresh
         self.env: dict[str, str] = {}
         self.process: _KernelProcess | None = None
 
@@ -205,15 +208,16 @@ class _StagedServer(mp_forkserver.ForkServer):
             if self._forkserver_alive_fd is not None:
                 os.close(self._forkserver_alive_fd)        # the old zygote ends with its workers
             self._forkserver_address = self._forkserver_alive_fd = self._forkserver_pid = None
-            with contextlib.closing(mp_forkserver.socket.socket(mp_forkserver.socket.AF_UNIX)) as listener:
-                address = mp_forkserver.connection.arbitrary_address("AF_UNIX")
+            with socket.socket(socket.AF_UNIX) as listener:
+                address = mp_connection.arbitrary_address("AF_UNIX")
                 listener.bind(address)
-                os.chmod(address, 0o600)
+                if not mp_util.is_abstract_socket_namespace(address):
+                    os.chmod(address, 0o600)
                 listener.listen()
                 alive_r, alive_w = os.pipe()
                 try:
                     process = _KernelProcess(target=_serve_as_zygote, args=(
-                        _PassedFd(listener.fileno()), _PassedFd(alive_r), self.preload, dict(self.env)))
+                        _PassedFd(listener.fileno()), _PassedFd(alive_r), self.preload, dict(self.env), self.fresh))
                     with _main_script_hidden():
                         process.start()
                 except BaseException:
@@ -240,7 +244,11 @@ def _inherited_fd(passed) -> int:
     return passed.detach()
 
 
-def _serve_as_zygote(listener: int, alive: int, preload: list[str], env: dict[str, str]) -> None:
+def _serve_as_zygote(listener: int, alive: int, preload: list[str], env: dict[str, str],
+                     fresh: list[str]) -> None:
+    imported = [m for m in fresh if m in sys.modules]
+    if imported:
+        raise RuntimeError(f"the kernel zygote imported {', '.join(imported)}: this zygote must import it first")
     os.environ.update(env)
     mp_forkserver.main(listener, alive, preload)
 
