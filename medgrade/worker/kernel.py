@@ -26,7 +26,7 @@ from medgrade.worker import sandbox
 # kernel (the kernel's environment is the grading process's with a private home): not IPython's
 # kernel (it reads JPY_PARENT_PID at import), not tqdm.auto (it picks its progress bar by whether
 # it runs in a kernel), not Matplotlib (its backend).
-PRELOAD = ["torch", "numpy", "scipy.ndimage", "medgrade.worker.kernel"]
+PRELOAD = ["torch", "torch._dynamo", "numpy", "scipy.ndimage", "medgrade.worker.kernel"]
 
 
 def _threads(env: dict[str, str]) -> None:
