@@ -1,0 +1,1 @@
+"""07_overfitting: Overfitting: dropout, weight decay, early stopping, augmentation."""

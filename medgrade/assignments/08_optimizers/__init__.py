@@ -1,0 +1,1 @@
+"""08_optimizers: Optimizers: SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW."""

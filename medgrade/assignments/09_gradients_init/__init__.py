@@ -1,0 +1,1 @@
+"""09_gradients_init: Vanishing and exploding gradients, initialization."""

@@ -1,0 +1,1 @@
+"""10_hyperparameters: Hyper-parameter search and learning-rate schedules."""
