@@ -320,12 +320,15 @@ def test_new_makes_an_assignment_that_passes_the_course_tests(tmp_path):
     assert made.returncode == 0, made.stderr
     assert (copy / "release" / "98_made_here" / "98_made_here.ipynb").is_file()
     assert "98_made_here" in new_assignment.catalogue_ids((copy / "README.md").read_text())
-    chosen = "98_made_here or ct_window or test_structure or test_registry"
+    chosen = ("98_made_here or ct_window or test_structure or test_registry or shows_its_figures "
+              "or use_the_glossarys_words or release_has_no_solutions or committed_notebooks_have_no_outputs")
     tests = subprocess.run([sys.executable, "-m", "pytest", "-v", "-p", "no:xdist", "-m", "not slow", "-k", chosen,
-                            "tests/test_structure.py", "tests/test_registry.py", "tests/test_checks.py"],
+                            "tests/test_structure.py", "tests/test_registry.py", "tests/test_layout.py",
+                            "tests/test_checks.py"],
                            cwd=copy, env=env, capture_output=True, text=True, timeout=1200)
     assert tests.returncode == 0, tests.stdout[-3000:]
     for ran in ("test_solution_earns_full_points[ct_window_correct] PASSED",
                 "test_release_stub_earns_zero[ct_window_contract] PASSED",
-                "test_grading_folder[98_made_here] PASSED", "test_grade_cells_match_registry[98_made_here] PASSED"):
+                "test_grading_folder[98_made_here] PASSED", "test_grade_cells_match_registry[98_made_here] PASSED",
+                "test_every_chapter_says_how_it_is_graded_and_shows_its_figures PASSED"):
         assert ran in tests.stdout, tests.stdout[-3000:]

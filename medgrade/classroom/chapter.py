@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import copy
+import os
 import sys
 import tempfile
 import time
@@ -64,9 +65,12 @@ def solution_figures(assignment: str, timeout: int = 600) -> dict[str, list[byte
     for cell in nb.cells:
         if cell.cell_type == "code" and is_grade_cell(cell) and not is_answer_cell(cell) and grade_id(cell) != "setup":
             cell.source = ""                       # visible and hidden tests draw nothing
+    # the kernel draws into its output only with the inline backend, which it picks itself unless
+    # MPLBACKEND names another (./course exports Agg for the commands that draw to files)
+    env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     with tempfile.TemporaryDirectory(prefix="chapter-") as folder:
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": folder}}).execute()
+                       resources={"metadata": {"path": folder}}).execute(env=env)
     figures = {}
     for cell in nb.cells:
         if cell.cell_type != "code":
