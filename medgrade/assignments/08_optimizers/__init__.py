@@ -1,1 +1,1 @@
-"""08_optimizers: Optimizers: SGD, Adagrad, Adadelta, RMSprop, Adam, AdamW."""
+"""08_optimizers: one step of SGD, Adagrad, Adadelta, RMSprop, Adam and AdamW, as torch.optim takes it."""

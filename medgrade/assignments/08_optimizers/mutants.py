@@ -1,35 +1,181 @@
 """Known-wrong answers of 08_optimizers (and honest ones, written differently), as edits of the
-solution's answer cells (:mod:`medgrade.mutants`)."""
+solution's answer cells (:mod:`medgrade.mutants`): the classic mistakes of each update rule, and the
+ways of getting a None gradient wrong."""
 from medgrade.mutants import Mutant
 
-CORRECT = "opt_window_correct"
-CONTRACT = "opt_window_contract"
+TASKS = ("sgd_step", "adagrad_step", "adadelta_step", "rmsprop_step", "adam_step", "adamw_step")
 
-MUTANTS = [
-    # ---------------------------------------------------------------- opt_window
-    Mutant("opt_window_without_clipping", "opt_window",
-           ((".clamp(0.0, 1.0)", ""),),
-           breaks=(CORRECT,), keeps=(CONTRACT,),
-           why="the linear map alone: values outside the window go below 0 and above 1"),
-    Mutant("opt_window_starts_at_level", "opt_window",
-           (("lower = level - width / 2", "lower = level"),),
-           breaks=(CORRECT,), keeps=(CONTRACT,),
-           why="takes the level for the window's lower edge instead of its centre"),
-    Mutant("opt_window_in_place", "opt_window",
-           (("return ((hu - lower) / width).clamp(0.0, 1.0)", "return hu.sub_(lower).div_(width).clamp_(0.0, 1.0)"),),
-           breaks=(CONTRACT,), keeps=(CORRECT,),
-           why="windows the image in place: the caller's HU values are gone"),
-    Mutant("opt_window_always_float32", "opt_window",
-           (("return ((hu - lower) / width)", "return ((hu.float() - lower) / width)"),),
-           breaks=(CONTRACT, CORRECT),
-           why="converts to float32 first: a float64 volume comes back in float32"),
-    # honest alternatives
-    Mutant("opt_window_from_the_centre", "opt_window",
-           (("    lower = level - width / 2\n    return ((hu - lower) / width).clamp(0.0, 1.0)\n",
-             "    return torch.clip(0.5 + (hu - level) / width, min=0.0, max=1.0)\n"),),
-           breaks=(), keeps=(CORRECT, CONTRACT),
-           why="honest: measured from the window's centre, torch.clip with keywords"),
+
+def M(task):
+    return f"{task}_matches_torch"
+
+
+def N(task):
+    return f"{task}_none_grads"
+
+
+_SKIP = "if g is None:\n                continue"
+
+MUTANTS = []
+
+# ---------------------------------------------------------------- None gradients, every optimizer
+for _task in TASKS:
+    MUTANTS += [
+        Mutant(f"{_task}_none_as_zero", _task,
+               ((_SKIP, "if g is None:\n                g = torch.zeros_like(p)"),),
+               breaks=(N(_task),), keeps=(M(_task),),
+               why="treats a None gradient as zeros: moving averages decay, step counts advance, decay applies"),
+        Mutant(f"{_task}_state_for_every_parameter", _task,
+               ((_SKIP, "state.setdefault(i, {})\n            " + _SKIP),),
+               breaks=(N(_task),), keeps=(M(_task),),
+               why="makes state[i] for every parameter, those that have never had a gradient included"),
+    ]
+
+MUTANTS += [
+    # ---------------------------------------------------------------- SGD
+    Mutant("sgd_step_nesterov_as_plain_momentum", "sgd_step",
+           (("d_p = d_p + momentum * buf if nesterov else buf", "d_p = buf"),),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="ignores nesterov: steps with the buffer instead of g + momentum * buffer"),
+    Mutant("sgd_step_dampening_on_first_step", "sgd_step",
+           (('s["momentum_buffer"] = d_p.clone()', 's["momentum_buffer"] = (1 - dampening) * d_p'),),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="dampens the gradient at the first step too (torch copies it into the buffer as it is)"),
+    Mutant("sgd_step_weight_decay_into_grad_in_place", "sgd_step",
+           (("d_p = g + weight_decay * p if", "d_p = g.add_(weight_decay * p) if"),),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="adds the weight decay to the gradient tensor in place: the caller's gradients change"),
+    # ---------------------------------------------------------------- Adagrad
+    Mutant("adagrad_step_eps_inside_sqrt", "adagrad_step",
+           (('(s["sum"].sqrt() + eps)', '(s["sum"] + eps).sqrt()'),),
+           breaks=(M("adagrad_step"),), keeps=(N("adagrad_step"),),
+           why="adds eps inside the square root (torch adds it after)"),
+    Mutant("adagrad_step_lr_decay_from_the_first_step", "adagrad_step",
+           (('(s["step"] - 1) * lr_decay', 's["step"] * lr_decay'),),
+           breaks=(M("adagrad_step"),), keeps=(N("adagrad_step"),),
+           why="decays the learning rate already at the first step: lr / (1 + t * lr_decay)"),
+    Mutant("adagrad_step_ignores_initial_accumulator_value", "adagrad_step",
+           (("torch.full_like(p, initial_accumulator_value)", "torch.zeros_like(p)"),),
+           breaks=(M("adagrad_step"),), keeps=(N("adagrad_step"),),
+           why="starts the sum of squared gradients at 0 whatever initial_accumulator_value says"),
+    Mutant("adagrad_step_one_step_count", "adagrad_step",
+           (('clr = lr / (1 + (s["step"] - 1) * lr_decay)',
+             'clr = lr / (1 + (max(v["step"] for v in state.values()) - 1) * lr_decay)'),),
+           breaks=(N("adagrad_step"),), keeps=(M("adagrad_step"),),
+           why="decays the learning rate with one step count for all parameters (the largest), not each one's own"),
+    # ---------------------------------------------------------------- Adadelta
+    Mutant("adadelta_step_new_accumulated_delta", "adadelta_step",
+           (('            delta = torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps) * g\n'
+             '            s["acc_delta"] = rho * s["acc_delta"] + (1 - rho) * delta * delta\n',
+             '            s["acc_delta"] = rho * s["acc_delta"] + (1 - rho) * g * g\n'
+             '            delta = torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps) * g\n'),),
+           breaks=(M("adadelta_step"),), keeps=(N("adadelta_step"),),
+           why="updates the accumulated delta first (with g^2) and uses the new one in this step's update"),
+    Mutant("adadelta_step_eps_outside_sqrt", "adadelta_step",
+           (('torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps)',
+             '(torch.sqrt(s["acc_delta"]) + eps) / (torch.sqrt(s["square_avg"]) + eps)'),),
+           breaks=(M("adadelta_step"),), keeps=(N("adadelta_step"),),
+           why="adds eps after the square roots: the first step is about eps instead of sqrt(eps)"),
+    Mutant("adadelta_step_ignores_lr", "adadelta_step",
+           (("p.sub_(lr * delta)", "p.sub_(delta)"),),
+           breaks=(M("adadelta_step"),), keeps=(N("adadelta_step"),),
+           why="the paper's Adadelta has no learning rate; torch's scales the update by lr"),
+    # ---------------------------------------------------------------- RMSprop
+    Mutant("rmsprop_step_centered_without_mean", "rmsprop_step",
+           (('torch.sqrt(s["square_avg"] - s["grad_avg"] ** 2) + eps', 'torch.sqrt(s["square_avg"]) + eps'),),
+           breaks=(M("rmsprop_step"),), keeps=(N("rmsprop_step"),),
+           why="centered keeps the average gradient but never subtracts its square"),
+    Mutant("rmsprop_step_eps_inside_sqrt", "rmsprop_step",
+           (('avg = torch.sqrt(s["square_avg"]) + eps', 'avg = torch.sqrt(s["square_avg"] + eps)'),),
+           breaks=(M("rmsprop_step"),), keeps=(N("rmsprop_step"),),
+           why="adds eps inside the square root (the TensorFlow convention; torch adds it after)"),
+    Mutant("rmsprop_step_alpha_the_other_way_round", "rmsprop_step",
+           (('alpha * s["square_avg"] + (1 - alpha) * g * g', '(1 - alpha) * s["square_avg"] + alpha * g * g'),),
+           breaks=(M("rmsprop_step"),), keeps=(N("rmsprop_step"),),
+           why="alpha weighs the new squared gradient instead of the old average"),
+    # ---------------------------------------------------------------- Adam
+    Mutant("adam_step_no_bias_correction", "adam_step",
+           (('m_hat = s["exp_avg"] / (1 - beta1 ** t)\n            v_hat = v / (1 - beta2 ** t)',
+             'm_hat = s["exp_avg"]\n            v_hat = v'),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="no bias correction: the first steps are far too small while the moments warm up from 0"),
+    Mutant("adam_step_bias_correction_off_by_one", "adam_step",
+           (("(1 - beta1 ** t)", "(1 - beta1 ** (t + 1))"), ("(1 - beta2 ** t)", "(1 - beta2 ** (t + 1))")),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="counts the step from 1 before incrementing it: 1 - beta ** (t + 1)"),
+    Mutant("adam_step_amsgrad_max_of_corrected", "adam_step",
+           (('v = s["exp_avg_sq"]\n', 'v = s["exp_avg_sq"] / (1 - beta2 ** t)\n'),
+            ("v_hat = v / (1 - beta2 ** t)", "v_hat = v")),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="amsgrad keeps the maximum of the bias-corrected second moment instead of the raw one"),
+    Mutant("adam_step_eps_inside_sqrt", "adam_step",
+           (("(v_hat.sqrt() + eps)", "(v_hat + eps).sqrt()"),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="adds eps inside the square root"),
+    Mutant("adam_step_one_step_count", "adam_step",
+           (('t = s["step"]', 't = max(v["step"] for v in state.values())'),),
+           breaks=(N("adam_step"),), keeps=(M("adam_step"),),
+           why="bias-corrects every parameter with one step count (the largest), not each one's own"),
+    # ---------------------------------------------------------------- AdamW
+    Mutant("adamw_step_coupled_weight_decay", "adamw_step",
+           (("p.mul_(1 - lr * weight_decay)", "g = g + weight_decay * p"),),
+           breaks=(M("adamw_step"),), keeps=(N("adamw_step"),),
+           why="adds the weight decay to the gradient (Adam's L2) instead of decaying the weights"),
+    Mutant("adamw_step_decay_without_lr", "adamw_step",
+           (("p.mul_(1 - lr * weight_decay)", "p.mul_(1 - weight_decay)"),),
+           breaks=(M("adamw_step"),), keeps=(N("adamw_step"),),
+           why="decays by weight_decay instead of lr * weight_decay"),
+    Mutant("adamw_step_decay_after_the_update", "adamw_step",
+           (("            p.mul_(1 - lr * weight_decay)                # decoupled: shrink the weights, not the gradient\n", ""),
+            ("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))",
+             "p.sub_(lr * m_hat / (v_hat.sqrt() + eps))\n            p.mul_(1 - lr * weight_decay)")),
+           breaks=(M("adamw_step"),), keeps=(N("adamw_step"),),
+           why="decays the weights after the Adam step instead of before it"),
 ]
 
-# the mistakes of the demo's buggy student: each loses the values and keeps the contract
-DEMO = ("opt_window_without_clipping", "opt_window_starts_at_level")
+# the library itself, however it is reached: refused, so every aspect of the task is lost
+MUTANTS += [
+    Mutant("sgd_step_calls_torch_functional", "sgd_step",
+           (("p.sub_(lr * d_p)",
+             "torch.optim._functional.sgd([p], [d_p], [None], weight_decay=0.0, momentum=0.0, lr=lr,\n"
+             "                                         dampening=0.0, nesterov=False, maximize=False)"),),
+           breaks=(M("sgd_step"), N("sgd_step")),
+           why="lets torch.optim's functional SGD apply the update"),
+    Mutant("adam_step_calls_foreach", "adam_step",
+           (("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", "torch._foreach_sub_([p], [lr * m_hat / (v_hat.sqrt() + eps)])"),),
+           breaks=(M("adam_step"), N("adam_step")),
+           why="applies the update with torch._foreach_sub_, one of torch.optim's multi-tensor kernels"),
+]
+
+# the demo's buggy student makes these mistakes: each costs one task's values, the rest keeps its points
+DEMO = ("sgd_step_nesterov_as_plain_momentum", "adam_step_no_bias_correction")
+
+# ---------------------------------------------------------------- honest alternatives
+MUTANTS += [
+    Mutant("sgd_step_honest_in_place_buffer", "sgd_step",
+           (('s["momentum_buffer"] = momentum * s["momentum_buffer"] + (1 - dampening) * d_p',
+             's["momentum_buffer"].mul_(momentum).add_(d_p, alpha=1 - dampening)'),
+            ("d_p = d_p + momentum * buf if nesterov else buf", "d_p = d_p.add(buf, alpha=momentum) if nesterov else buf"),
+            ("p.sub_(lr * d_p)", "p.add_(d_p, alpha=-lr)")),
+           breaks=(), keeps=(M("sgd_step"), N("sgd_step")),
+           why="honest: torch's own in-place style (mul_, add_ with alpha)"),
+    Mutant("adam_step_honest_torch_style", "adam_step",
+           (('m_hat = s["exp_avg"] / (1 - beta1 ** t)\n            v_hat = v / (1 - beta2 ** t)\n'
+             '            p.sub_(lr * m_hat / (v_hat.sqrt() + eps))',
+             'denom = (v.sqrt() / (1 - beta2 ** t) ** 0.5).add_(eps)\n'
+             '            p.addcdiv_(s["exp_avg"], denom, value=-lr / (1 - beta1 ** t))'),),
+           breaks=(), keeps=(M("adam_step"), N("adam_step")),
+           why="honest: bias corrections folded into the step size and the denominator, addcdiv_"),
+    Mutant("rmsprop_step_honest_addcmul", "rmsprop_step",
+           (('s["square_avg"] = alpha * s["square_avg"] + (1 - alpha) * g * g',
+             's["square_avg"].mul_(alpha).addcmul_(g, g, value=1 - alpha)'),
+            ('avg = torch.sqrt(s["square_avg"] - s["grad_avg"] ** 2) + eps',
+             'avg = s["square_avg"].addcmul(s["grad_avg"], s["grad_avg"], value=-1).sqrt_().add_(eps)')),
+           breaks=(), keeps=(M("rmsprop_step"), N("rmsprop_step")),
+           why="honest: in-place moving averages with addcmul_"),
+    Mutant("adagrad_step_honest_float64_math", "adagrad_step",
+           (('p.sub_(clr * g / (s["sum"].sqrt() + eps))',
+             'p.copy_(p.double() - clr * g.double() / (s["sum"].double().sqrt() + eps))'),),
+           breaks=(), keeps=(M("adagrad_step"), N("adagrad_step")),
+           why="honest: computes the update in float64 and writes it back in the parameter's dtype"),
+]

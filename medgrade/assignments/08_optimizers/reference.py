@@ -1,13 +1,22 @@
-"""The references of 08_optimizers's checks, computed in float64 with the libraries' own implementations
-(or, where the library is what the task replaces, a slow and obvious loop)."""
+"""The references of 08_optimizers's checks: torch.optim's own optimizers (the single-tensor
+implementation, foreach=False), stepped on clones of the parameters."""
 from __future__ import annotations
 
-import numpy as np
 import torch
 
+CLASSES = {"sgd_step": "SGD", "adagrad_step": "Adagrad", "adadelta_step": "Adadelta",
+           "rmsprop_step": "RMSprop", "adam_step": "Adam", "adamw_step": "AdamW"}
 
-def opt_window(hu: torch.Tensor, level: float, width: float) -> torch.Tensor:
-    """The display window by linear interpolation between its edges (np.interp holds the ends)."""
-    edges = [level - width / 2, level + width / 2]
-    values = np.interp(hu.detach().double().numpy().reshape(-1), edges, [0.0, 1.0])
-    return torch.from_numpy(values).reshape(hu.shape).to(hu.dtype)
+
+class TorchOptimizer:
+    """torch.optim.<Name>(clones of params, **hyper), stepped with the gradients given per step."""
+
+    def __init__(self, task: str, params: list[torch.Tensor], hyper: dict):
+        self.params = [p.detach().clone().requires_grad_(True) for p in params]
+        self.optimizer = getattr(torch.optim, CLASSES[task])(self.params, foreach=False, **hyper)
+
+    def step(self, grads: list[torch.Tensor | None]) -> list[torch.Tensor]:
+        for p, g in zip(self.params, grads):
+            p.grad = None if g is None else g.detach().clone()
+        self.optimizer.step()
+        return [p.detach().clone() for p in self.params]
