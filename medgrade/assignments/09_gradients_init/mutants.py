@@ -224,3 +224,28 @@ MUTANTS += [
            breaks=(), keeps=(CLIP, CLIP_CONTRACT),
            why="honest: sums of powers and a Python max, scaled when the total exceeds max_norm"),
 ]
+MUTANTS += [
+    Mutant("honest_gain_table", "calculate_gain",
+           (("""    if nonlinearity in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                        "conv_transpose3d", "sigmoid"):
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3.0
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+""", """    table = {"sigmoid": 1, "tanh": 5 / 3, "relu": 2 ** 0.5, "selu": 0.75}
+    table.update({name: 1 for name in ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                                       "conv_transpose2d", "conv_transpose3d")})
+    if nonlinearity in table:
+        return table[nonlinearity]
+"""),),
+           breaks=(), keeps=(GAIN,),
+           why="honest: a lookup table, ints where the gain is 1"),
+    Mutant("honest_kaiming_uniform_bound_first", "kaiming_uniform_",
+           (("""    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    bound = math.sqrt(3.0) * std
+""", """    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+"""),),
+           breaks=(), keeps=(KU,),
+           why="honest: the bound in one formula, sqrt(3 / fan) times the gain"),
+]
