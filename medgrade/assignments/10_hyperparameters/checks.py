@@ -1,75 +1,491 @@
-"""Checks of 10_hyperparameters: Hyper-parameter search and learning-rate schedules."""
+"""Checks of 10_hyperparameters: learning-rate schedules (step, multi-step, cosine with linear warm-up,
+one-cycle) against torch.optim.lr_scheduler, grid and random search under a fixed budget, and the LR
+range test."""
 from __future__ import annotations
 
-import torch
+import math
+import numbers
 
-from medgrade.common.tensors import norm_dtype, tensor_from_seed
-from medgrade.failures import CheckFailed, assert_close, expect_tensor
-from medgrade.properties import call, check_property, showing
+import torch
+import torch.nn as nn
+from torch.optim import lr_scheduler
+
+from medgrade.common.tensors import tensor_from_seed
+from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor
+from medgrade.isolation import Remote
+from medgrade.properties import around, beside, call, check_once, check_property, showing
 from medgrade.registry import aspect
+from medgrade.worker.guard import guarded_call
 
 from . import inputs as S
 from . import reference as oracles
 
 A = "10_hyperparameters"
 
-
-def _hu(case) -> torch.Tensor:
-    """The case's image in Hounsfield units, made from its seed."""
-    return tensor_from_seed(case["shape"], case["seed"], low=S.HU_MIN, high=S.HU_MAX,
-                            dtype=norm_dtype(case["dtype"]))
+_HINT = "Compute the learning rate from its formula."
 
 
-def _tolerance(dtype: torch.dtype, width: float) -> dict:
-    """The rounding of (hu - lower) / width in the image's dtype: a few ulps of the largest
-    difference in HU, over the width. A real mistake (no clipping, a window shifted by half its
-    width) is off by 0.1 or more."""
-    return dict(rtol=0.0, atol=8 * torch.finfo(dtype).eps * (1.0 + 2 * (S.HU_MAX - S.HU_MIN) / width))
+def _refused():
+    """Every scheduler class of torch.optim.lr_scheduler, and the constructor they all go through
+    (so a class imported before the call is refused too)."""
+    entries = [(lr_scheduler, name, f"torch.optim.lr_scheduler.{name}") for name in dir(lr_scheduler)
+               if isinstance(getattr(lr_scheduler, name), type)
+               and issubclass(getattr(lr_scheduler, name), (lr_scheduler.LRScheduler, lr_scheduler.ReduceLROnPlateau))]
+    entries.append((lr_scheduler.LRScheduler, "__init__", "torch.optim.lr_scheduler.LRScheduler"))
+    entries.append((lr_scheduler.ReduceLROnPlateau, "__init__", "torch.optim.lr_scheduler.ReduceLROnPlateau"))
+    return entries
 
 
-_showing_inputs = showing(lambda case: {"hu": _hu(case), "level": case["level"], "width": case["width"]})
+def _values(fn, steps, kwargs) -> list:
+    """The student's schedule at every step in ``steps``, computed in its worker in one call:
+    list(map(fn, steps, [arg] * n, ...)) with the arguments positional, in the def line's order."""
+    n = len(steps)
+    mapped = call(around(fn, "builtins:map"), list(steps), *[[v] * n for v in kwargs.values()])
+    got = call(beside(fn, "builtins:list"), mapped, forbid=_refused(), hint=_HINT)
+    if type(got) is not list or len(got) != n:
+        raise CheckFailed(f"expected {n} learning rates, got {describe(got)}")
+    return got
 
 
-# ---------------------------------------------------------------- ct_window
+def _same_schedule(got: list, want: list, scale: float, name: str, kwargs: dict) -> None:
+    """Relative 1e-9 (torch multiplies step by step, a closed form raises to a power: both round), and an
+    absolute 1e-12 of the schedule's largest value (a cosine that reaches 0 is 0 up to rounding)."""
+    for t, (g, w) in enumerate(zip(got, want)):
+        if isinstance(g, bool) or not isinstance(g, numbers.Real):
+            hint = " (call .item() or float() on a tensor)" if isinstance(g, torch.Tensor) else ""
+            raise CheckFailed(f"{name}(step={t}, ...) should return a Python float, got {describe(g)}{hint}")
+        if not abs(float(g) - w) <= 1e-9 * abs(w) + 1e-12 * scale:
+            around_t = range(max(0, t - 2), min(len(want), t + 3))
+            rows = "\n".join(f"  step {s}: expected {want[s]!r}, got {got[s]!r}" for s in around_t)
+            raise CheckFailed(f"{name} at step {t} is {g!r}, torch's scheduler gives {w!r} "
+                              f"(the value after scheduler.step() has been called {t} times)\n{rows}")
 
-@aspect(A, task="ct_window", points=2)
-def ct_window_correct(ct_window):
-    """ct_window is 0 below the window, 1 above it and linear in between, for every level and width."""
 
-    @_showing_inputs
+def _args(keys):
+    return showing(lambda case: {k: case[k] for k in keys})
+
+
+# ---------------------------------------------------------------- step_lr and multistep_lr
+
+@aspect(A, task="step_lr", points=1)
+def step_lr_values(step_lr):
+    """step_lr equals StepLR's learning rate at every step, for random base_lr, step_size and gamma."""
+
+    @_args(["base_lr", "step_size", "gamma", "steps"])
+    def same_as_torch(case):
+        kwargs = {k: case[k] for k in ("base_lr", "step_size", "gamma")}
+        want = oracles.step_lr(case["base_lr"], case["step_size"], case["gamma"], case["steps"])
+        got = _values(step_lr, range(case["steps"] + 1), kwargs)
+        _same_schedule(got, want, case["base_lr"], "step_lr", kwargs)
+
+    yield check_property(
+        "step_lr(t, ...) equals StepLR's learning rate after t scheduler steps, for t = 0 .. steps",
+        S.step_cases(), same_as_torch, max_examples=25,
+        examples=[{"base_lr": 0.1, "step_size": 1, "gamma": 0.5, "steps": 6},        # decays every step
+                  {"base_lr": 1.0, "step_size": 30, "gamma": 0.1, "steps": 95},      # the ResNet schedule
+                  {"base_lr": 0.05, "step_size": 7, "gamma": 1.0, "steps": 20}])     # gamma 1: constant
+
+
+@aspect(A, task="multistep_lr", points=1)
+def multistep_lr_values(multistep_lr):
+    """multistep_lr equals MultiStepLR's learning rate at every step, milestones past the end included."""
+
+    @_args(["base_lr", "milestones", "gamma", "steps"])
+    def same_as_torch(case):
+        kwargs = {k: case[k] for k in ("base_lr", "milestones", "gamma")}
+        want = oracles.multistep_lr(case["base_lr"], case["milestones"], case["gamma"], case["steps"])
+        got = _values(multistep_lr, range(case["steps"] + 1), kwargs)
+        _same_schedule(got, want, case["base_lr"], "multistep_lr", kwargs)
+
+    yield check_property(
+        "multistep_lr(t, ...) equals MultiStepLR's learning rate after t scheduler steps, for t = 0 .. steps",
+        S.multistep_cases(), same_as_torch, max_examples=25,
+        examples=[{"base_lr": 0.1, "milestones": [1, 2, 3], "gamma": 0.5, "steps": 5},   # consecutive milestones
+                  {"base_lr": 0.1, "milestones": [30, 80], "gamma": 0.1, "steps": 100},
+                  {"base_lr": 0.3, "milestones": [4, 50], "gamma": 0.2, "steps": 10}])   # one past the end
+
+
+# ---------------------------------------------------------------- warmup_cosine_lr
+
+@aspect(A, task="warmup_cosine_lr", points=2)
+def warmup_cosine_lr_values(warmup_cosine_lr):
+    """warmup_cosine_lr equals LinearLR then CosineAnnealingLR (SequentialLR) at every step of the schedule."""
+    keys = ["base_lr", "warmup_steps", "total_steps", "start_factor", "eta_min"]
+
+    @_args(keys)
+    def same_as_torch(case):
+        kwargs = {k: case[k] for k in keys}
+        want = oracles.warmup_cosine_lr(**kwargs)
+        got = _values(warmup_cosine_lr, range(case["total_steps"] + 1), kwargs)
+        _same_schedule(got, want, case["base_lr"], "warmup_cosine_lr", kwargs)
+
+    def example(**kw):
+        base = {"base_lr": 0.1, "warmup_steps": 5, "total_steps": 20, "start_factor": 0.1, "eta_min": 0.0}
+        base.update(kw)
+        return base
+
+    yield check_property(
+        "warmup_cosine_lr(t, ...) equals SequentialLR([LinearLR, CosineAnnealingLR], milestones=[warmup_steps]) "
+        "after t scheduler steps, for t = 0 .. total_steps",
+        S.warmup_cosine_cases(), same_as_torch, max_examples=30,
+        examples=[example(),
+                  example(warmup_steps=1, total_steps=2),                     # the shortest schedule
+                  example(warmup_steps=9, total_steps=10, eta_min=0.001),     # one cosine step
+                  example(base_lr=1.0, warmup_steps=50, total_steps=300, start_factor=0.01, eta_min=0.01),
+                  example(start_factor=1.0)])                                 # no warm-up in effect
+
+
+# ---------------------------------------------------------------- one_cycle_lr
+
+_ONE_CYCLE = ["max_lr", "total_steps", "pct_start", "div_factor", "final_div_factor", "three_phase"]
+
+
+@aspect(A, task="one_cycle_lr", points=2)
+def one_cycle_lr_values(one_cycle_lr):
+    """one_cycle_lr equals OneCycleLR (cosine annealing, two- and three-phase) at every step of the cycle."""
+
+    @_args(_ONE_CYCLE)
+    def same_as_torch(case):
+        kwargs = {k: case[k] for k in _ONE_CYCLE}
+        want = oracles.one_cycle_lr(**kwargs)
+        got = _values(one_cycle_lr, range(case["total_steps"]), kwargs)
+        _same_schedule(got, want, case["max_lr"], "one_cycle_lr", kwargs)
+
+    def example(**kw):
+        base = {"max_lr": 0.1, "total_steps": 100, "pct_start": 0.3, "div_factor": 25.0,
+                "final_div_factor": 1e4, "three_phase": False}
+        base.update(kw)
+        return base
+
+    yield check_property(
+        "one_cycle_lr(t, ...) equals OneCycleLR's learning rate after t scheduler steps, for t = 0 .. total_steps - 1 "
+        "(two- and three-phase)",
+        S.one_cycle_cases(), same_as_torch, max_examples=30,
+        examples=[example(),                                                  # torch's defaults
+                  example(three_phase=True),
+                  example(total_steps=10, pct_start=0.25),                    # a phase end between steps
+                  example(total_steps=7, pct_start=0.4, three_phase=True, final_div_factor=1.0),
+                  example(max_lr=1.0, total_steps=300, pct_start=0.05, div_factor=10.0, final_div_factor=1e5)])
+
+
+# ---------------------------------------------------------------- grid_search and random_search
+
+def _objective(case) -> torch.nn.Module:
+    bounds = case["bounds"]
+    u = tensor_from_seed((len(bounds),), case["seed"], low=0.0, high=1.0, dtype=torch.float64)
+    centre = [lo + float(t) * (hi - lo) for t, (lo, hi) in zip(u, bounds)]
+    return oracles.objective(centre, bounds, case["axis"])
+
+
+class _Counted:
+    """The objective, kept in the student's worker (or here, in-process) with a forward pre-hook that
+    adds each call's input tensor to a set there: the set's size, less the objective's 3 layers (which
+    the hook adds too), is the number of calls, read after the student's function has returned."""
+
+    def __init__(self, fn, module):
+        self.fn, self.module = fn, module
+        self.seen = call(beside(fn, "builtins:set"))
+        update = call(beside(fn, "builtins:getattr"), self.seen, "update")
+        self.f = call(beside(fn, "copy:deepcopy"), module)
+        call(beside(fn, "torch.nn:Module.register_forward_pre_hook"), self.f, update)
+
+    def calls(self) -> int:
+        return max(0, call(beside(self.fn, "builtins:len"), self.seen) - len(list(self.module.children())))
+
+
+def _search_result(got, budget: int, d: int, name: str):
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise CheckFailed(f"{name} should return a pair (xs, ys), got {describe(got)}")
+    xs, ys = got
+    expect_tensor(xs, what=f"the points xs {name} returns", shape=(budget, d), dtype=torch.float64)
+    expect_tensor(ys, what=f"the values ys {name} returns", shape=(budget,), dtype=torch.float64)
+    return xs, ys
+
+
+def _calls_and_values(counted: _Counted, xs, ys, budget: int, name: str) -> None:
+    calls = counted.calls()
+    if calls != budget:
+        raise CheckFailed(f"{name} called f {calls} times; the budget is {budget}: exactly budget calls")
+    with torch.no_grad():
+        want = torch.tensor([float(counted.module(x)) for x in xs], dtype=torch.float64)
+    assert_close(ys, want, rtol=1e-12, atol=1e-15, what="ys (ys[i] must be f(xs[i]))")
+
+
+def _inside(xs, bounds, name: str) -> None:
+    low = torch.tensor([lo for lo, _ in bounds], dtype=torch.float64)
+    high = torch.tensor([hi for _, hi in bounds], dtype=torch.float64)
+    outside = ~((xs >= low) & (xs <= high)).all(dim=1)
+    if bool(outside.any()):
+        i = int(outside.nonzero()[0])
+        raise CheckFailed(f"{name}'s point xs[{i}] = {xs[i].tolist()} lies outside the bounds {bounds}")
+
+
+@aspect(A, task="grid_search", points=2)
+def grid_search_exact(grid_search):
+    """grid_search evaluates f once at each centre of the k**d grid cells; a budget not a d-th power raises."""
+
+    @showing(lambda case: {"bounds": case["bounds"], "budget": case["budget"]})
+    def the_grid(case):
+        bounds, budget = case["bounds"], case["budget"]
+        counted = _Counted(grid_search, _objective(case))
+        xs, ys = _search_result(call(grid_search, counted.f, [tuple(b) for b in bounds], budget), budget, len(bounds),
+                                "grid_search")
+        _calls_and_values(counted, xs, ys, budget, "grid_search")
+        want = oracles.grid_points(bounds, budget)
+        # the order of the points is free: compare them sorted, row by row
+        order = lambda t: sorted(range(len(t)), key=lambda i: t[i].tolist())   # noqa: E731
+        got_sorted, want_sorted = xs[order(xs)], want[order(want)]
+        scale = max(hi - lo for lo, hi in bounds)
+        assert_close(got_sorted, want_sorted, rtol=1e-12, atol=1e-12 * scale,
+                     what="the grid's points (sorted; the centres of k equal cells per axis)")
+
+    def not_a_power(case):
+        d = len(case["bounds"])
+        if d == 1:                      # every budget is a first power
+            return
+        budget = case["k"] ** d + 1     # between k**d and (k + 1)**d
+        args = [_objective(case), [tuple(b) for b in case["bounds"]], budget]
+        if isinstance(grid_search, Remote):
+            outcome = grid_search.guarded_call(args, {})
+        else:
+            outcome = guarded_call(grid_search, args, {})
+        if outcome.raised is None or outcome.raised[0] != "ValueError":
+            what = "returned" if outcome.raised is None else f"raised {outcome.raised[0]}"
+            raise CheckFailed(f"grid_search with {d} dimensions and budget {budget} (not a {d}-th power) "
+                              f"should raise ValueError, but it {what}")
+
+    yield check_property(
+        "the points are the k**d cell centres (in any order), f is called exactly budget times and ys[i] = f(xs[i]); "
+        "1 to 3 dimensions, k = 1 included",
+        S.boxes(), the_grid, max_examples=30,
+        examples=[{"bounds": [(0.0, 1.0), (0.0, 1.0)], "k": 3, "budget": 9, "axis": 0, "seed": 1},
+                  {"bounds": [(0.0, 1.0)] * 3, "k": 4, "budget": 64, "axis": 2, "seed": 2},   # 64 ** (1/3) < 4
+                  {"bounds": [(-5.0, 5.0)] * 3, "k": 5, "budget": 125, "axis": 1, "seed": 3},
+                  {"bounds": [(1e-4, 1.0001)], "k": 1, "budget": 1, "axis": 0, "seed": 4},
+                  {"bounds": [(0.5, 3.0), (-1.0, 0.0)], "k": 1, "budget": 1, "axis": 1, "seed": 5}])
+    yield check_property(
+        "a budget that is not k**d for an integer k raises ValueError",
+        S.boxes(), not_a_power, max_examples=10,
+        examples=[{"bounds": [(0.0, 1.0), (0.0, 1.0)], "k": 3, "budget": 9, "axis": 0, "seed": 1}])
+
+
+def _random_call(random_search, f, bounds, budget, seed, name="random_search"):
+    g = torch.Generator().manual_seed(seed)
+    got = call(random_search, f, [tuple(b) for b in bounds], budget, g)
+    return _search_result(got, budget, len(bounds), name)
+
+
+# chi-square over a 4 x 4 grid of cells with 1600 points: 15 degrees of freedom, mean 15, standard
+# deviation sqrt(30) = 5.5; an honest uniform sample stays below 15 + 6 * 5.5 = 48 (P < 1e-5).
+_CELLS, _UNIFORM_N, _CHI2_BOUND = 4, 1600, 48.0
+
+
+@aspect(A, task="random_search", points=2)
+def random_search_contract(random_search):
+    """random_search calls f exactly budget times at uniform points of the box, drawn from the generator alone."""
+
+    @showing(lambda case: {"bounds": case["bounds"], "budget": case["budget"], "generator seed": case["seed"]})
+    def budget_bounds_generator(case):
+        bounds, budget = case["bounds"], case["budget"]
+        counted = _Counted(random_search, _objective(case))
+        xs, ys = _random_call(random_search, counted.f, bounds, budget, case["seed"])
+        _calls_and_values(counted, xs, ys, budget, "random_search")
+        _inside(xs, bounds, "random_search")
+        again, _ = _random_call(random_search, _objective(case), bounds, budget, case["seed"])
+        assert_close(again, xs, rtol=0.0, atol=0.0,
+                     what="the points of a second call with a generator seeded the same (the generator alone decides)")
+        other, _ = _random_call(random_search, _objective(case), bounds, budget, case["seed"] + 1)
+        if budget >= 2 and torch.equal(other, xs):
+            raise CheckFailed("two generators seeded differently gave the same points: draw them from the generator")
+
+    def uniform():
+        bounds = [(-1.0, 3.0), (0.5, 0.75)]
+        case = {"bounds": bounds, "budget": _UNIFORM_N, "axis": 0, "seed": 7}
+        xs, _ = _random_call(random_search, _objective(case), bounds, _UNIFORM_N, 12345)
+        _inside(xs, bounds, "random_search")
+        low = torch.tensor([lo for lo, _ in bounds], dtype=torch.float64)
+        width = torch.tensor([hi - lo for lo, hi in bounds], dtype=torch.float64)
+        cell = ((xs - low) / width * _CELLS).floor().clamp(0, _CELLS - 1).long()
+        counts = torch.bincount(cell[:, 0] * _CELLS + cell[:, 1], minlength=_CELLS ** 2).double()
+        expected = _UNIFORM_N / _CELLS ** 2
+        chi2 = float(((counts - expected) ** 2 / expected).sum())
+        if chi2 > _CHI2_BOUND:
+            raise CheckFailed(f"{_UNIFORM_N} points in the box {bounds} are not uniform: in a 4 x 4 grid of cells "
+                              f"the counts are {counts.long().tolist()} (expected {expected:g} each; chi-square "
+                              f"{chi2:.1f}, an honest uniform sample stays below {_CHI2_BOUND:g})")
+
+    yield check_property(
+        "f is called exactly budget times, ys[i] = f(xs[i]), every point lies in the box, the same seed gives "
+        "the same points and another seed other points",
+        S.boxes(), budget_bounds_generator, max_examples=15,
+        examples=[{"bounds": [(0.0, 1.0)], "k": 1, "budget": 1, "axis": 0, "seed": 1},
+                  {"bounds": [(0.5, 3.0), (-1.0, 0.0), (1e-4, 1.0001)], "k": 3, "budget": 27, "axis": 1, "seed": 2}])
+    yield check_once(f"{_UNIFORM_N} points are uniform over the box (chi-square over a 4 x 4 grid of cells)", uniform)
+
+
+# 3 dimensions, budget 64: the grid tries k = 4 values of the important axis, random search 64.
+# With c the optimum's coordinate on that axis (uniform), the grid's distance to it is uniform on
+# [0, 1/8] (in units of the axis); random search misses [c - d, c + d], of length at least d, with
+# probability at most (1 - d)**64, so P(random better) >= 1 - 8 (1 - (7/8)**65) / 65 = 0.877.
+# Over 200 seeds the count is Binomial(200, p >= 0.877): mean >= 175.4, sd <= 4.65; an honest
+# random search reaches 175.4 - 6 * 4.65 > 147 with P > 1 - 1e-9. A search that tries only 4 values
+# per axis (a shifted grid) wins about half the time: 100 + 6 * 7.1 = 143 < 148. f is the distance on
+# the important axis plus 1e-9 times the others' (in units of each range), at most 2e-9 in all: it can
+# decide a seed only when the grid's distance is below 2e-9 (probability 1.6e-8 per seed).
+_SEEDS, _NEEDED = 200, 148
+
+
+@aspect(A, task="random_search", points=2)
+def random_search_beats_grid(random_search):
+    """With one important axis out of three, random search beats the grid (same budget) in at least 148 of 200 seeds."""
+
+    def share():
+        wins = 0
+        for seed in range(_SEEDS):
+            g = torch.Generator().manual_seed(10_000 + seed)
+            lows = (torch.rand(3, generator=g, dtype=torch.float64) * 4 - 2).tolist()
+            widths = (torch.rand(3, generator=g, dtype=torch.float64) * 3 + 0.5).tolist()
+            bounds = [(lo, lo + w) for lo, w in zip(lows, widths)]
+            case = {"bounds": bounds, "budget": 64, "axis": seed % 3, "seed": 20_000 + seed}
+            with torch.no_grad():
+                _, grid_ys = oracles.grid_search(_objective(case), bounds, 64)
+            xs, ys = _random_call(random_search, _objective(case), bounds, 64, seed)
+            _inside(xs, bounds, "random_search")
+            wins += float(ys.min()) < float(grid_ys.min())
+        if wins < _NEEDED:
+            raise CheckFailed(f"random search found a better point than the 4 x 4 x 4 grid in {wins} of {_SEEDS} "
+                              f"seeds; an honest uniform random search does in at least {_NEEDED} (it tries 64 values "
+                              f"of the important axis where the grid tries 4)")
+
+    yield check_once(f"with budget 64 in 3 dimensions and one important axis, random search beats the grid in at "
+                     f"least {_NEEDED} of {_SEEDS} seeds", share)
+
+
+# ---------------------------------------------------------------- lr_range_test
+
+def _net(case) -> nn.Module:
+    d, h, k = case["features"], case["hidden"], case["classes"]
+    layers = [nn.Linear(d, h)] + ([nn.BatchNorm1d(h)] if case["batchnorm"] else []) + [nn.Tanh(), nn.Linear(h, k)]
+    net = nn.Sequential(*layers).double()
+    with torch.no_grad():
+        for i, p in enumerate(net.parameters()):
+            p.copy_(tensor_from_seed(p.shape, case["seed"] + 10 + i, low=-0.8, high=0.8, dtype=torch.float64))
+    return net.train(case["train_mode"])
+
+
+def _batches(case) -> list:
+    g = torch.Generator().manual_seed(case["seed"] + 1)
+    out = []
+    for b in range(case["batches"]):
+        x = tensor_from_seed((case["batch_size"], case["features"]), case["seed"] + 100 + b, low=-2.0, high=2.0,
+                             dtype=torch.float64)
+        out.append((x, torch.randint(0, case["classes"], (case["batch_size"],), generator=g)))
+    return out
+
+
+def _range_both(lr_range_test, case, **extra):
+    """The student's test on a model kept in its worker (so its mode can be read afterwards) and the
+    reference on a copy here; returns both results and the model's state dict and mode afterwards."""
+    loader, reference = _batches(case), _net(case)
+    net = call(beside(lr_range_test, "copy:deepcopy"), _net(case))
+    args = (case["lr_min"], case["lr_max"], case["steps"])
+    got = call(lr_range_test, net, [(x.clone(), y.clone()) for x, y in loader], *args, **extra)
+    if not isinstance(got, (tuple, list)) or len(got) != 2 or type(got[0]) is not list or type(got[1]) is not list:
+        raise CheckFailed(f"lr_range_test should return a pair of lists (lrs, losses), got {describe(got)}")
+    want = oracles.lr_range_test(reference, loader, *args, **extra)
+    state = call(beside(lr_range_test, "builtins:dict"), call(beside(lr_range_test, "torch.nn:Module.state_dict"), net))
+    training = call(beside(lr_range_test, "builtins:getattr"), net, "training")
+    return got, want, (state, training)
+
+
+def _same_list(got, want, what, rtol):
+    if len(got) != len(want):
+        raise CheckFailed(f"{what} has {len(got)} entries, expected {len(want)}: "
+                          f"expected {_short(want)}, got {_short(got)}")
+    for i, (g, w) in enumerate(zip(got, want)):
+        if isinstance(g, bool) or not isinstance(g, numbers.Real):
+            raise CheckFailed(f"{what}[{i}] should be a Python float, got {describe(g)}")
+        if not (abs(float(g) - w) <= rtol * abs(w) + 1e-12 or (math.isnan(w) and math.isnan(g)) or g == w):
+            raise CheckFailed(f"{what}[{i}] is {g!r}, expected {w!r}\n"
+                              f"expected: {_short(want)}\ngot:      {_short(got)}")
+
+
+def _short(values) -> str:
+    shown = [f"{v:.6g}" if isinstance(v, float) else repr(v) for v in list(values)[:14]]
+    return "[" + ", ".join(shown) + (", ..." if len(values) > 14 else "") + "]"
+
+
+_RANGE_KEYS = ["features", "hidden", "classes", "batchnorm", "batches", "batch_size", "lr_min", "lr_max", "steps",
+               "seed", "train_mode"]
+
+
+def _range_example(**kw):
+    base = {"features": 3, "hidden": 4, "classes": 2, "batchnorm": False, "batches": 2, "batch_size": 4,
+            "lr_min": 1e-4, "lr_max": 0.1, "steps": 7, "seed": 0, "train_mode": True}
+    base.update(kw)
+    return base
+
+
+@aspect(A, task="lr_range_test", points=3)
+def lr_range_test_values(lr_range_test):
+    """The learning rates are spaced exponentially from lr_min to lr_max; the losses equal plain SGD's, step by step."""
+
+    @_args(_RANGE_KEYS)
     def same_as_reference(case):
-        hu = _hu(case)
-        expected = oracles.ct_window(hu, case["level"], case["width"])
-        got = call(ct_window, hu, case["level"], case["width"])
-        assert_close(got, expected, **_tolerance(hu.dtype, case["width"]), what="the windowed image")
+        got, want, _ = _range_both(lr_range_test, case, diverge_factor=1e300)
+        _same_list(got[0], want[0], "lrs", rtol=1e-12)
+        _same_list(got[1], want[1], "losses (each batch's mean cross-entropy before its SGD step)", rtol=1e-7)
 
     yield check_property(
-        "equals the clipped linear map of the window for every level and width, float32 and float64",
-        S.window_cases(), same_as_reference, max_examples=100,
-        examples=[{"shape": (4, 4), "dtype": "float32", "level": 40, "width": 400, "seed": 1},     # soft tissue
-                  {"shape": (3, 5), "dtype": "float64", "level": -600, "width": 1500, "seed": 2},  # lung
-                  {"shape": (2, 3, 3), "dtype": "float32", "level": 400, "width": 1800, "seed": 3},
-                  {"shape": (8,), "dtype": "float64", "level": 0, "width": 1, "seed": 4}])         # a threshold
+        "lrs[i] = lr_min * (lr_max / lr_min) ** (i / (steps - 1)); losses equal plain SGD's with those rates, one "
+        "batch per step, the loader restarted when it runs out (training mode, BatchNorm included); no divergence",
+        S.range_test_cases(), same_as_reference, max_examples=20,
+        examples=[_range_example(),
+                  _range_example(steps=2, batches=1),                       # two steps, one batch reused
+                  _range_example(batchnorm=True, train_mode=False, steps=9, batches=3),   # handed over in eval mode
+                  _range_example(lr_min=1e-3, lr_max=1.0, steps=12, classes=3, seed=5)])
 
 
-@aspect(A, task="ct_window", points=1)
-def ct_window_contract(ct_window):
-    """ct_window keeps the input's shape and dtype (a slice, a volume, an empty tensor) and leaves it unchanged."""
+@aspect(A, task="lr_range_test", points=2)
+def lr_range_test_divergence(lr_range_test):
+    """The test stops right after the first loss above diverge_factor times the smallest so far (or not finite)."""
 
-    @_showing_inputs
-    def keeps_shape_dtype_and_input(case):
-        hu = _hu(case)
-        before = hu.clone()
-        got = call(ct_window, hu, level=case["level"], width=case["width"])
-        expect_tensor(got, what="ct_window's result", shape=hu.shape, dtype=hu.dtype)
-        if not torch.equal(hu, before):
-            raise CheckFailed("ct_window modified its input hu in place: it must return a new tensor "
-                              "and leave hu as it was")
+    @_args(_RANGE_KEYS + ["diverge_factor"])
+    def stops_there(case):
+        got, want, _ = _range_both(lr_range_test, case, diverge_factor=case["diverge_factor"])
+        _same_list(got[1], want[1], "losses", rtol=1e-7)
+        _same_list(got[0], want[0], "lrs", rtol=1e-12)
+
+    cases = S.range_test_cases().map(lambda c: dict(c, lr_max=c["lr_min"] * 1e6, steps=c["steps"] + 8,
+                                                      diverge_factor=1.5))
+    yield check_property(
+        "with a large lr_max the lists end with the first loss that is above diverge_factor * the smallest loss so "
+        "far (the diverging loss is recorded, no step follows it)",
+        cases, stops_there, max_examples=20,
+        examples=[dict(_range_example(lr_min=1e-2, lr_max=1e4, steps=16, seed=2), diverge_factor=1.5),
+                  dict(_range_example(lr_min=1e-3, lr_max=1e5, steps=20, batches=1, seed=3), diverge_factor=4.0),
+                  dict(_range_example(lr_min=1.0, lr_max=1e6, steps=6, seed=4), diverge_factor=1.0)])
+
+
+@aspect(A, task="lr_range_test", points=2)
+def lr_range_test_restores(lr_range_test):
+    """Afterwards the model's parameters, buffers and training mode are exactly what they were."""
+
+    @_args(_RANGE_KEYS)
+    def restored(case):
+        before = _net(case)
+        _, _, (state, training) = _range_both(lr_range_test, case, diverge_factor=4.0)
+        for name, value in before.state_dict().items():
+            if not isinstance(state.get(name), torch.Tensor) or not torch.equal(state[name], value):
+                raise CheckFailed(f"after lr_range_test the model's {name} is not what it was: restore the weights "
+                                  f"and buffers (the state_dict) when the test ends")
+        if training is not case["train_mode"]:
+            was = "training" if case["train_mode"] else "eval"
+            raise CheckFailed(f"the model was handed over in {was} mode and came back in the other: restore its mode")
 
     yield check_property(
-        "the input's shape and dtype, any number of dimensions (none, or an empty one), keyword arguments, "
-        "the input unchanged",
-        S.window_cases(min_side=0, max_dims=4), keeps_shape_dtype_and_input, max_examples=30,
-        examples=[{"shape": (2, 3, 4), "dtype": "float64", "level": 40, "width": 400, "seed": 5},
-                  {"shape": (0, 3), "dtype": "float32", "level": 40, "width": 400, "seed": 6},
-                  {"shape": (), "dtype": "float64", "level": -600, "width": 1500, "seed": 7}])
+        "parameters and buffers (BatchNorm's running statistics) bit for bit as before, and the mode it was handed "
+        "over in, whether the test ran to the end or stopped early",
+        S.range_test_cases().map(lambda c: dict(c, lr_max=c["lr_min"] * 1e6)), restored, max_examples=15,
+        examples=[_range_example(batchnorm=True, train_mode=False),
+                  _range_example(batchnorm=True, train_mode=True, lr_min=1.0, lr_max=1e6, steps=6)])
