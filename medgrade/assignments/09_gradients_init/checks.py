@@ -384,10 +384,35 @@ def clip_grad_norm_correct(clip_grad_norm_):
         _, got, after, values, want_total, want_after = _clip_call(clip_grad_norm_, case)
         _clip_compare(case, got, after, values, want_total, want_after)
 
+    @showing(_clip_shown)
+    def bounded_same_direction(case):
+        grads, got, after, _, _, _ = _clip_call(clip_grad_norm_, case)
+        max_norm, p = _max_norm(case, grads), case["norm_type"]
+        if any(g is None for g in after):
+            raise CheckFailed("a gradient is gone after clipping")
+        old = torch.cat([g.double().reshape(-1) for g in grads])
+        new = torch.cat([g.double().reshape(-1) for g in after])
+        slack = 1e-5 if case["dtype"] == "float32" else 1e-10
+        new_total = torch.linalg.vector_norm(new, p).item()
+        if new_total > max_norm * (1 + slack):
+            raise CheckFailed(f"after clipping the total {p}-norm of the gradients is {new_total:.6g}, "
+                              f"above max_norm = {max_norm:.6g}")
+        # one common factor c in (0, 1]: new = c * old, every gradient alike (the direction is kept)
+        c = (new @ old / (old @ old)).item()
+        if not 0 < c <= 1 + slack or not torch.allclose(new, c * old, rtol=100 * slack, atol=0):
+            raise CheckFailed("the clipped gradients are not one common positive multiple (at most 1) of the "
+                              "gradients before: clipping must keep the direction of the whole step")
+
     def ex(shapes, norm_type, ratio, dtype="float64", scale=1.0, seed=0):
         return {"shapes": shapes, "has_grad": [True] * len(shapes), "norm_type": norm_type, "ratio": ratio,
                 "scale": scale, "dtype": dtype, "seed": seed}
 
+    yield check_property(
+        "after clipping the total norm is at most max_norm, and every gradient is scaled by the same "
+        "factor (the direction of the step is kept)",
+        S.clip_cases(), bounded_same_direction, max_examples=15,
+        examples=[ex([(3, 4), (5,)], 2.0, 0.5), ex([(2, 3), (4,), ()], math.inf, 0.3),
+                  ex([(6,), (2, 2)], 1.0, 0.1, "float32")])
     yield check_property(
         "the pre-clip total norm and the clipped gradients equal torch.nn.utils.clip_grad_norm_'s for "
         "p in {0.5, 1, 2, 3, 4.5, inf}, clipped (max_norm below the total) or not (above it)",
