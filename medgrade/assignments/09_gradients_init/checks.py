@@ -139,8 +139,9 @@ def _initialized(fn, kind, case, seed=None, requires_grad=False):
     got = call(fn, t, **_kwargs(kind, case), generator=g, forbid=_INIT_FORBID)
     expect_tensor(got, what=f"{kind}'s result", shape=t.shape, dtype=dtype)
     if t.isnan().any():
-        raise CheckFailed(f"{kind} must fill the tensor it is given in place (and return it): "
-                          f"the tensor passed in was left unchanged")
+        raise CheckFailed(f"{kind} must fill the tensor it is given in place (and return it): the "
+                          f"tensor passed in (NaN everywhere before the call) still holds "
+                          f"{int(t.isnan().sum())} NaN of {t.numel()} values")
     assert_equal(got.detach(), t.detach(), what=f"the tensor {kind} returned (it should be the one passed in)")
     return t.detach().double().reshape(-1)
 
@@ -360,6 +361,8 @@ def _clip_compare(case, got, after, values, want_total, want_after):
     if got.numel() != 1:
         raise CheckFailed(f"clip_grad_norm_ should return the total norm as a 0-dim tensor, got shape "
                           f"{tuple(got.shape)}")
+    if any(w is not None for w in want_after) and got.dtype != dtype:
+        raise CheckFailed(f"the total norm should come back in the gradients' dtype {dtype}, got {got.dtype}")
     assert_close(got.detach().double().reshape(()), want_total.double(), **_clip_tol(dtype),
                  what="the total norm before clipping")
     for i, (g, w) in enumerate(zip(after, want_after)):
