@@ -79,8 +79,9 @@ def _independent(kept, shape):
 
 @aspect(A, task="dropout", points=3)
 def dropout_statistics(dropout):
-    """Training mode: each element is 0 or x / (1 - p); the kept fraction and the mean are within 6 sigma
-    of 1 - p and x, like nn.Dropout's; elements are dropped independently."""
+    """Training: each output is 0 or x / (1 - p); kept fraction and mean within 6 sigma of 1 - p and x.
+
+    Like nn.Dropout's; elements are dropped independently."""
 
     @showing(lambda case: {"x": _dropout_input(case), "p": case["p"], "training": True,
                            "generator": f"torch.Generator().manual_seed({case['seed']})"})
@@ -124,8 +125,9 @@ def dropout_statistics(dropout):
 
 @aspect(A, task="dropout", points=2)
 def dropout_contract(dropout):
-    """Eval mode and p = 0 are the identity, p = 1 gives zeros (no NaN); the same generator state gives
-    the same output; any shape, float32 and float64; the input is not modified."""
+    """Eval mode and p = 0: the identity; p = 1: zeros; the same generator state, the same output.
+
+    Any shape, float32 and float64; the input is not modified."""
 
     @showing(lambda case: {"x": _dropout_input(case), "p": case["p"], "training": case["training"],
                            "generator": f"torch.Generator().manual_seed({case['seed']})"})
@@ -180,8 +182,9 @@ def _penalty_call(fn, params, weight_decay):
 
 @aspect(A, task="l2_penalty", points=2)
 def l2_penalty_matches_weight_decay(l2_penalty):
-    """(λ/2)·Σ||w||² with gradient λw; added to the loss, SGD (momentum, Nesterov) takes the same steps as
-    torch.optim.SGD(weight_decay=λ)."""
+    """(λ/2)·Σ||w||², gradient λw: in the loss, SGD takes the steps of SGD(weight_decay=λ).
+
+    With momentum and Nesterov too."""
 
     @showing(lambda case: {"params": _params(case), "weight_decay": case["weight_decay"]})
     def value(case):
@@ -263,8 +266,7 @@ def _adam_inputs(case):
 
 @aspect(A, task="adam_l2_vs_adamw", points=2)
 def adam_l2_vs_adamw_correct(adam_l2_vs_adamw):
-    """After k steps on given gradients: Adam with the L2 gradient (torch's Adam weight_decay) and
-    AdamW (decoupled decay), each equal to torch.optim's."""
+    """Adam with the L2 gradient and AdamW (decoupled decay) equal torch.optim's after k steps."""
 
     @showing(lambda case: dict(zip(("w", "grads"), _adam_inputs(case)), lr=case["lr"],
                                weight_decay=case["weight_decay"], betas=case["betas"], eps=case["eps"]))
@@ -343,8 +345,10 @@ def _curve_shown(case):
 
 @aspect(A, task="EarlyStopping", points=2)
 def early_stopping_stops(EarlyStopping):
-    """step returns True at exactly the right epoch: an improvement is a decrease by more than min_delta,
-    patience epochs without one stop (patience = 0: the first), a NaN or inf loss stops at once."""
+    """step says stop at exactly the right epoch (min_delta, patience, patience = 0, NaN) on scripted curves.
+
+    An improvement is a decrease by more than min_delta; patience epochs without one stop
+    (patience = 0: the first); a NaN or inf loss stops at once."""
 
     @showing(_curve_shown)
     def stops_on_time(case):
@@ -375,8 +379,9 @@ def early_stopping_stops(EarlyStopping):
 
 @aspect(A, task="EarlyStopping", points=2)
 def early_stopping_restores(EarlyStopping):
-    """Until it stops, step leaves the model's weights alone; when it stops, the model holds a deep copy
-    of the best epoch's weights (not the last ones)."""
+    """When step stops, the model holds the best epoch's weights (a deep copy), untouched before.
+
+    Not the last ones."""
 
     @showing(_curve_shown)
     def restores_best(case):
@@ -463,8 +468,9 @@ def _aug_example(ops, size=(5, 8), lesions=3, channels=2, seed=0, dtype="float32
 
 @aspect(A, task="augment_one", points=3)
 def augment_one_correct(augment_one):
-    """One flip, rot90 or crop moves image, mask and boxes together: the boxes are those of the
-    transformed mask; non-square images; a crop clips boxes and drops the empty ones."""
+    """One flip, rot90 or crop moves image, mask and boxes together; boxes = boxes of the new mask.
+
+    Non-square images; a crop clips boxes and drops the empty ones."""
 
     @showing(_aug_shown)
     def aligned(case):
