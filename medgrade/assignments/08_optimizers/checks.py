@@ -78,15 +78,15 @@ def _grads(case, step: int) -> list[torch.Tensor | None]:
     coins = torch.rand((n, 2), generator=torch.Generator().manual_seed(case["seed"] * 31 + step))
     out = []
     for i, (shape, dt) in enumerate(zip(case["shapes"], case["dtypes"])):
-        if coins[i, 0].item() < case["none_rate"]:
+        if coins[i, 0].item() < case.get("none_rate", 0.0):
             out.append(None)
         elif coins[i, 1].item() < 0.2:
             out.append(torch.zeros(shape, dtype=norm_dtype(dt)))
         else:
             out.append(tensor_from_seed(shape, case["seed"] + 1000 * (step + 1) + i, dtype=norm_dtype(dt)))
-    for i, forced in case.get("forced_none", {}).items():        # pinned examples: None at given steps
-        if step in forced:
-            out[int(i)] = None
+    for i, at in case.get("none_at", []):          # pinned examples: grads[i] is None at step `at`
+        if at == step:
+            out[i] = None
     return out
 
 
@@ -100,8 +100,13 @@ def _tolerance(dtype: torch.dtype, expected: torch.Tensor) -> dict:
     return dict(rtol=0.0, atol=2e-5 * scale)
 
 
+def _hyper(case, task: str) -> dict:
+    """The case's hyper-parameters (they are flat in the case, so that it prints as one list)."""
+    return {k: case[k] for k in S.HYPER_NAMES[task]}
+
+
 def _shown(case, task: str) -> str:
-    hyper = ", ".join(f"{k}={v}" for k, v in case["hyper"].items())
+    hyper = ", ".join(f"{k}={v}" for k, v in _hyper(case, task).items())
     lines = [f"{task}(params, grads, state, {hyper}), called once per step"]
     for i, p in enumerate(_params(case)):
         lines.append(f"params[{i}] at the start = {describe(p)}")
@@ -130,11 +135,11 @@ def _step(fn, task: str, params, grads, state, hyper, step: int, check_grads: bo
 def _run_steps(fn, task: str, case) -> None:
     """Step the student's function and torch.optim side by side; compare after every step."""
     params = _params(case)
-    reference = oracles.TorchOptimizer(task, params, case["hyper"])
+    reference = oracles.TorchOptimizer(task, params, _hyper(case, task))
     state: dict = {}
     for step in range(case["steps"]):
         grads = _grads(case, step)
-        _step(fn, task, params, grads, state, case["hyper"], step)
+        _step(fn, task, params, grads, state, _hyper(case, task), step)
         expected = reference.step(grads)
         for i in range(len(params)):
             assert_close(params[i], expected[i], **_tolerance(expected[i].dtype, expected[i]),
@@ -155,7 +160,7 @@ def _skips_none(fn, task: str, case) -> None:
     for step in range(case["steps"]):
         grads = _grads(case, step)
         before = [p.clone() for p in params]
-        _step(fn, task, params, grads, state, case["hyper"], step, check_grads=False)
+        _step(fn, task, params, grads, state, _hyper(case, task), step, check_grads=False)
         for i, g in enumerate(grads):
             if g is None:
                 if not torch.equal(params[i], before[i]):
@@ -174,7 +179,7 @@ def _skips_none(fn, task: str, case) -> None:
             continue
         alone, alone_state = [start[i].clone()], {}
         for step, g in enumerate(grads_i):
-            _step(fn, task, alone, [g], alone_state, case["hyper"], step, check_grads=False)
+            _step(fn, task, alone, [g], alone_state, _hyper(case, task), step, check_grads=False)
         assert_close(params[i], alone[0], **_tolerance(alone[0].dtype, alone[0]),
                      what=f"params[{i}] after the {case['steps']} steps (compared with params[{i}] stepped alone "
                           f"with its {len(grads_i)} gradients, by your own function)")
@@ -215,16 +220,16 @@ def _none_grads(fn, task: str, examples: list, max_examples: int = 15):
 
 
 def _case(hyper: dict, shapes=((3,), (2, 2)), dtypes=("float64", "float32"), steps: int = 4, seed: int = 0,
-          none_rate: float = 0.0, forced_none: dict | None = None) -> dict:
-    case = {"shapes": [tuple(s) for s in shapes], "dtypes": list(dtypes), "steps": steps, "seed": seed,
-            "none_rate": none_rate, "hyper": hyper}
-    if forced_none:
-        case["forced_none"] = forced_none
-    return case
+          none_at: list | None = None) -> dict:
+    """A pinned example; ``none_at``: (parameter, step) pairs at which that gradient is None."""
+    case = {"shapes": [tuple(s) for s in shapes], "dtypes": list(dtypes), "steps": steps, "seed": seed}
+    if none_at:
+        case["none_at"] = list(none_at)
+    return {**case, **hyper}
 
 
 # a parameter that has no gradient at the first two steps, then has one: its state starts at step 3
-_LATE = {"0": [0, 1]}
+_LATE = [(0, 0), (0, 1)]
 
 # ---------------------------------------------------------------- SGD
 
@@ -246,8 +251,8 @@ def sgd_step_matches_torch(sgd_step):
 def sgd_step_none_grads(sgd_step):
     """SGD skips a parameter whose gradient is None: unchanged, no state, no momentum decay."""
     yield _none_grads(sgd_step, "sgd_step", [
-        _case(dict(_SGD, momentum=0.9, dampening=0.5), steps=4, forced_none=_LATE),
-        _case(dict(_SGD, momentum=0.9, weight_decay=0.1), steps=3, forced_none={"1": [1]})])
+        _case(dict(_SGD, momentum=0.9, dampening=0.5), steps=4, none_at=_LATE),
+        _case(dict(_SGD, momentum=0.9, weight_decay=0.1), steps=3, none_at=[(1, 1)])])
 
 
 # ---------------------------------------------------------------- Adagrad
@@ -269,7 +274,7 @@ def adagrad_step_matches_torch(adagrad_step):
 def adagrad_step_none_grads(adagrad_step):
     """Adagrad skips a parameter whose gradient is None: unchanged, no state, its own step count for lr_decay."""
     yield _none_grads(adagrad_step, "adagrad_step", [
-        _case(dict(_ADAGRAD, lr_decay=0.5), steps=4, forced_none=_LATE)])
+        _case(dict(_ADAGRAD, lr_decay=0.5), steps=4, none_at=_LATE)])
 
 
 # ---------------------------------------------------------------- Adadelta
@@ -290,7 +295,7 @@ def adadelta_step_matches_torch(adadelta_step):
 def adadelta_step_none_grads(adadelta_step):
     """Adadelta skips a parameter whose gradient is None: unchanged, no state."""
     yield _none_grads(adadelta_step, "adadelta_step", [
-        _case(dict(_ADADELTA, eps=0.05), steps=4, forced_none=_LATE)])
+        _case(dict(_ADADELTA, eps=0.05), steps=4, none_at=_LATE)])
 
 
 # ---------------------------------------------------------------- RMSprop
@@ -313,7 +318,7 @@ def rmsprop_step_matches_torch(rmsprop_step):
 def rmsprop_step_none_grads(rmsprop_step):
     """RMSprop skips a parameter whose gradient is None: unchanged, no state."""
     yield _none_grads(rmsprop_step, "rmsprop_step", [
-        _case(dict(_RMSPROP, momentum=0.9, centered=True), steps=4, forced_none=_LATE)])
+        _case(dict(_RMSPROP, momentum=0.9, centered=True), steps=4, none_at=_LATE)])
 
 
 # ---------------------------------------------------------------- Adam and AdamW
@@ -336,7 +341,7 @@ def adam_step_matches_torch(adam_step):
 def adam_step_none_grads(adam_step):
     """Adam skips a parameter whose gradient is None: unchanged, no state, its own step for bias correction."""
     yield _none_grads(adam_step, "adam_step", [
-        _case(dict(_ADAM, betas=(0.5, 0.6)), steps=4, forced_none=_LATE)])
+        _case(dict(_ADAM, betas=(0.5, 0.6)), steps=4, none_at=_LATE)])
 
 
 _ADAMW = dict(_ADAM, weight_decay=0.5)
@@ -356,4 +361,4 @@ def adamw_step_matches_torch(adamw_step):
 def adamw_step_none_grads(adamw_step):
     """AdamW skips a parameter whose gradient is None: unchanged (no decay either), no state, its own step."""
     yield _none_grads(adamw_step, "adamw_step", [
-        _case(dict(_ADAMW, betas=(0.5, 0.6)), steps=4, forced_none=_LATE)])
+        _case(dict(_ADAMW, betas=(0.5, 0.6)), steps=4, none_at=_LATE)])

@@ -62,6 +62,16 @@ def adam_hyper(draw, decoupled: bool = False):
             "amsgrad": draw(st.booleans())}
 
 
+# the keyword arguments of each task, in the order its signature lists them
+HYPER_NAMES = {
+    "sgd_step": ("lr", "momentum", "dampening", "nesterov", "weight_decay"),
+    "adagrad_step": ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"),
+    "adadelta_step": ("lr", "rho", "eps", "weight_decay"),
+    "rmsprop_step": ("lr", "alpha", "eps", "weight_decay", "momentum", "centered"),
+    "adam_step": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+    "adamw_step": ("lr", "betas", "eps", "weight_decay", "amsgrad"),
+}
+
 HYPER = {"sgd_step": sgd_hyper(), "adagrad_step": adagrad_hyper(), "adadelta_step": adadelta_hyper(),
          "rmsprop_step": rmsprop_hyper(), "adam_step": adam_hyper(), "adamw_step": adam_hyper(decoupled=True)}
 
@@ -72,6 +82,9 @@ def step_cases(draw, task: str, none_rate: float = 0.0):
     of each step are made from the seed: some are all zero, and with ``none_rate`` > 0 some are None."""
     n = draw(st.integers(1, 3))
     shapes = [tuple(draw(st.lists(st.integers(1, 4), min_size=0, max_size=3))) for _ in range(n)]
-    return {"shapes": shapes, "dtypes": [draw(st.sampled_from(NORM_DTYPES)) for _ in range(n)],
-            "steps": draw(st.integers(1, 8)), "seed": draw(seeds), "none_rate": none_rate,
-            "hyper": draw(HYPER[task])}
+    case = {"shapes": shapes, "dtypes": [draw(st.sampled_from(NORM_DTYPES)) for _ in range(n)],
+            "steps": draw(st.integers(1, 8)), "seed": draw(seeds)}
+    if none_rate:
+        case["none_rate"] = none_rate
+    case.update(draw(HYPER[task]))        # the hyper-parameters, flat: the case prints as one list
+    return case
