@@ -166,6 +166,12 @@ MUTANTS = [
              "    u = (cells.reshape(budget, len(bounds)) + offset) / k"),),
            breaks=(BEATS,), keeps=(RANDOM,),
            why="a grid with a random offset: uniform point by point, but only k values of each axis"),
+    Mutant("random_search_draws_grid_values", "random_search",
+           (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
+             "k = round(budget ** (1 / len(bounds)))\n"
+             "    u = (torch.randint(0, k, (budget, len(bounds)), generator=generator).double() + 0.5) / k"),),
+           breaks=(BEATS,), keeps=(RANDOM,),
+           why="draws each coordinate at random among the grid's k values: random order, the grid's coverage"),
     Mutant("random_search_evaluates_best_again", "random_search",
            (("    return xs, ys\n",
              "    best = min(range(budget), key=lambda i: float(f(xs[i])))\n    return xs, ys\n"),),
