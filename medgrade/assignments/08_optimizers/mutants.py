@@ -65,12 +65,10 @@ MUTANTS += [
            why="decays the learning rate with one step count for all parameters (the largest), not each one's own"),
     # ---------------------------------------------------------------- Adadelta
     Mutant("adadelta_step_new_accumulated_delta", "adadelta_step",
-           (('            delta = torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps) * g\n'
-             '            s["acc_delta"] = rho * s["acc_delta"] + (1 - rho) * delta * delta\n',
-             '            s["acc_delta"] = rho * s["acc_delta"] + (1 - rho) * g * g\n'
-             '            delta = torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps) * g\n'),),
+           (("p.sub_(lr * delta)",
+             'p.sub_(lr * torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps) * g)'),),
            breaks=(M("adadelta_step"),), keeps=(N("adadelta_step"),),
-           why="updates the accumulated delta first (with g^2) and uses the new one in this step's update"),
+           why="steps with the accumulated squared update after this step's update of it, not before"),
     Mutant("adadelta_step_eps_outside_sqrt", "adadelta_step",
            (('torch.sqrt(s["acc_delta"] + eps) / torch.sqrt(s["square_avg"] + eps)',
              '(torch.sqrt(s["acc_delta"]) + eps) / (torch.sqrt(s["square_avg"]) + eps)'),),
