@@ -455,7 +455,7 @@ def _aug_call(fn, case, many):
     image, labels, boxes, count = _scene(case)
     args = (image.clone(), labels.clone(), boxes.clone())
     ops = case["ops"] if many else case["ops"][0]
-    got = call(fn, *args, [list(o) for o in ops] if many else list(ops))
+    got = call(fn, *args, [tuple(o) for o in ops] if many else tuple(ops))
     for name, a, b in zip(("image", "mask", "boxes"), args, (image, labels, boxes)):
         if not torch.equal(a, b):
             raise CheckFailed(modified_in_place(name))

@@ -52,6 +52,10 @@ MUTANTS = [
            ((_WHERE, "return x.mul_(keep.to(x.dtype)).div_(1.0 - p)"),),
            breaks=(STATS, CONTRACT),
            why="drops in place: the caller's activations are changed"),
+    Mutant("dropout_calls_the_library", "dropout",
+           (("    if not training or p == 0.0:\n", "    return F.dropout(x, p, training)\n    if not training or p == 0.0:\n"),),
+           breaks=(STATS, CONTRACT),
+           why="calls F.dropout, the function the exercise asks to write"),
     # ---------------------------------------------------------------- l2_penalty
     Mutant("l2_penalty_without_half", "l2_penalty",
            (("return 0.5 * weight_decay * total", "return weight_decay * total"),),
@@ -85,6 +89,20 @@ MUTANTS = [
            (("p = p * (1 - lr * weight_decay)", "p = p * (1 - weight_decay)"),),
            breaks=(ADAM,),
            why="decays by 1 - λ instead of 1 - lr·λ"),
+    Mutant("adam_l2_vs_adamw_calls_torch", "adam_l2_vs_adamw",
+           (("    beta1, beta2 = betas\n",
+             "    out = []\n"
+             "    for kind in (torch.optim.Adam, torch.optim.AdamW):\n"
+             "        q = w.clone().requires_grad_(True)\n"
+             "        opt = kind([q], lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)\n"
+             "        for g in grads:\n"
+             "            q.grad = g.clone()\n"
+             "            opt.step()\n"
+             "        out.append(q.detach())\n"
+             "    return tuple(out)\n"
+             "    beta1, beta2 = betas\n"),),
+           breaks=(ADAM,),
+           why="runs torch.optim.Adam and AdamW, the optimizers the exercise asks to write"),
     # ---------------------------------------------------------------- EarlyStopping
     Mutant("early_stopping_min_delta_inclusive", "EarlyStopping",
            (("if self.best_loss - val_loss > self.min_delta:", "if self.best_loss - val_loss >= self.min_delta:"),),
