@@ -13,7 +13,7 @@ from torch.optim import lr_scheduler
 from medgrade.common.tensors import tensor_from_seed
 from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor
 from medgrade.isolation import Remote
-from medgrade.properties import around, beside, call, check_once, check_property, showing
+from medgrade.properties import around, beside, call, check_once, check_property
 from medgrade.registry import aspect
 from medgrade.worker.guard import guarded_call
 
@@ -61,17 +61,12 @@ def _same_schedule(got: list, want: list, scale: float, name: str, kwargs: dict)
                               f"(the value after scheduler.step() has been called {t} times)\n{rows}")
 
 
-def _args(keys):
-    return showing(lambda case: {k: case[k] for k in keys})
-
-
 # ---------------------------------------------------------------- step_lr and multistep_lr
 
 @aspect(A, task="step_lr", points=1)
 def step_lr_values(step_lr):
     """step_lr equals StepLR's learning rate at every step, for random base_lr, step_size and gamma."""
 
-    @_args(["base_lr", "step_size", "gamma", "steps"])
     def same_as_torch(case):
         kwargs = {k: case[k] for k in ("base_lr", "step_size", "gamma")}
         want = oracles.step_lr(case["base_lr"], case["step_size"], case["gamma"], case["steps"])
@@ -90,7 +85,6 @@ def step_lr_values(step_lr):
 def multistep_lr_values(multistep_lr):
     """multistep_lr equals MultiStepLR's learning rate at every step, milestones past the end included."""
 
-    @_args(["base_lr", "milestones", "gamma", "steps"])
     def same_as_torch(case):
         kwargs = {k: case[k] for k in ("base_lr", "milestones", "gamma")}
         want = oracles.multistep_lr(case["base_lr"], case["milestones"], case["gamma"], case["steps"])
@@ -112,7 +106,6 @@ def warmup_cosine_lr_values(warmup_cosine_lr):
     """warmup_cosine_lr equals LinearLR then CosineAnnealingLR (SequentialLR) at every step of the schedule."""
     keys = ["base_lr", "warmup_steps", "total_steps", "start_factor", "eta_min"]
 
-    @_args(keys)
     def same_as_torch(case):
         kwargs = {k: case[k] for k in keys}
         want = oracles.warmup_cosine_lr(**kwargs)
@@ -144,7 +137,6 @@ _ONE_CYCLE = ["max_lr", "total_steps", "pct_start", "div_factor", "final_div_fac
 def one_cycle_lr_values(one_cycle_lr):
     """one_cycle_lr equals OneCycleLR (cosine annealing, two- and three-phase) at every step of the cycle."""
 
-    @_args(_ONE_CYCLE)
     def same_as_torch(case):
         kwargs = {k: case[k] for k in _ONE_CYCLE}
         want = oracles.one_cycle_lr(**kwargs)
@@ -224,7 +216,6 @@ def _inside(xs, bounds, name: str) -> None:
 def grid_search_exact(grid_search):
     """grid_search evaluates f once at each centre of the k**d grid cells; a budget not a d-th power raises."""
 
-    @showing(lambda case: {"bounds": case["bounds"], "budget": case["budget"]})
     def the_grid(case):
         bounds, budget = case["bounds"], case["budget"]
         counted = _Counted(grid_search, _objective(case))
@@ -284,7 +275,6 @@ _CELLS, _UNIFORM_N, _CHI2_BOUND = 4, 1600, 48.0
 def random_search_contract(random_search):
     """random_search calls f exactly budget times at uniform points of the box, drawn from the generator alone."""
 
-    @showing(lambda case: {"bounds": case["bounds"], "budget": case["budget"], "generator seed": case["seed"]})
     def budget_bounds_generator(case):
         bounds, budget = case["bounds"], case["budget"]
         counted = _Counted(random_search, _objective(case))
@@ -430,7 +420,6 @@ def _range_example(**kw):
 def lr_range_test_values(lr_range_test):
     """The learning rates are spaced exponentially from lr_min to lr_max; the losses equal plain SGD's, step by step."""
 
-    @_args(_RANGE_KEYS)
     def same_as_reference(case):
         got, want, _ = _range_both(lr_range_test, case, diverge_factor=1e300)
         _same_list(got[0], want[0], "lrs", rtol=1e-12)
@@ -450,7 +439,6 @@ def lr_range_test_values(lr_range_test):
 def lr_range_test_divergence(lr_range_test):
     """The test stops right after the first loss above diverge_factor times the smallest so far (or not finite)."""
 
-    @_args(_RANGE_KEYS + ["diverge_factor"])
     def stops_there(case):
         got, want, _ = _range_both(lr_range_test, case, diverge_factor=case["diverge_factor"])
         _same_list(got[1], want[1], "losses", rtol=1e-7)
@@ -471,7 +459,6 @@ def lr_range_test_divergence(lr_range_test):
 def lr_range_test_restores(lr_range_test):
     """Afterwards the model's parameters, buffers and training mode are exactly what they were."""
 
-    @_args(_RANGE_KEYS)
     def restored(case):
         before = _net(case)
         _, _, (state, training) = _range_both(lr_range_test, case, diverge_factor=4.0)
