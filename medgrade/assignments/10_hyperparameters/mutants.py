@@ -142,6 +142,15 @@ MUTANTS = [
 """),),
            breaks=(), keeps=(GRID,),
            why="honest: an integer root by counting, torch.cartesian_prod, the points in another order"),
+    Mutant("grid_search_one_buffer", "grid_search",
+           (("    ys = torch.tensor([float(f(x)) for x in xs], dtype=torch.float64)\n",
+             "    buf = torch.empty(d, dtype=torch.float64)\n"
+             "    ys = torch.empty(budget, dtype=torch.float64)\n"
+             "    for i in range(budget):\n"
+             "        buf.copy_(xs[i])\n"
+             "        ys[i] = float(f(buf))\n"),),
+           breaks=(), keeps=(GRID,),
+           why="honest: one buffer tensor, refilled for every point, passed to f"),
     # ---------------------------------------------------------------- random_search
     Mutant("random_search_global_rng", "random_search",
            (("torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",

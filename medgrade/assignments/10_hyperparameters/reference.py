@@ -71,7 +71,7 @@ def objective(centre, bounds, axis: int, tiny: float = 1e-9) -> nn.Sequential:
         first.bias.copy_(torch.cat([-c / width, c / width]))
         second.weight.copy_(torch.cat([weights, weights]).reshape(1, -1))
         second.bias.zero_()
-    f = nn.Sequential(first, nn.ReLU(), second)
+    f = nn.Sequential(first, nn.Sequential(nn.ReLU(), second))       # the inner block: see checks._Counted
     for p in f.parameters():
         p.requires_grad_(False)
     return f
