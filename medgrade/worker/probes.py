@@ -98,6 +98,40 @@ class ModeSequential(nn.Sequential):
         return out
 
 
+# ---------------------------------------------------------------- 08_optimizers (in place)
+
+def optimizer_steps(step, params: list, grads_per_step: list, state: dict, **hyper) -> tuple:
+    """Calls the student's ``step(params, grads, state, **hyper)`` once per entry of
+    ``grads_per_step`` and, after every call, sees whether it kept its in-place contract: nothing
+    returned, ``params`` still the same list length, every entry the very same tensor object with
+    the same storage (``data_ptr()``; a ``p.data = ...`` or ``p.set_(...)`` gives it new storage).
+    Returns (None, or (the 1-based step, what went wrong), copies of the final parameters)."""
+    kept = list(params)
+    storage = [p.data_ptr() for p in kept]
+    problem = None
+    for k, grads in enumerate(grads_per_step):
+        value = step(params, grads, state, **hyper)
+        if value is not None:
+            problem = (k + 1, f"returned a {type(value).__name__} (it must return None)")
+        elif type(params) is not list or len(params) != len(kept):
+            problem = (k + 1, "changed the list params itself (its length)")
+        else:
+            for i, (p, q) in enumerate(zip(params, kept)):
+                if p is not q:
+                    problem = (k + 1, f"replaced params[{i}] by a new tensor (params[{i}] = ...) instead "
+                                      f"of writing into the tensor it was given")
+                    break
+                if p.data_ptr() != storage[i]:
+                    problem = (k + 1, f"gave params[{i}] new storage (p.data = ... or p.set_(...)) instead "
+                                      f"of writing into the storage it had")
+                    break
+        if problem is not None:
+            break
+    final = [p.detach().clone() if isinstance(p, torch.Tensor) else None for p in params] \
+        if type(params) is list else []
+    return problem, final
+
+
 # ---------------------------------------------------------------- 27_distributed (ranks)
 # The launcher's rendezvous store lives in a worker of its own that runs no student code (a
 # rank that floods the store fills that worker, not the grading process); the drivers set the

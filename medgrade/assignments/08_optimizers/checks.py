@@ -6,7 +6,11 @@ back at the next step. Each task is graded by two aspects:
 
 - ``<name>_step_matches_torch``: k steps (1 to 8) with random hyper-parameters on several parameters of
   random shapes and dtypes (some gradients all zero) leave the parameters where ``torch.optim.<Name>``
-  (foreach=False) leaves them, after every step; the gradients are left unchanged.
+  (foreach=False) leaves them, after every step; the gradients are left unchanged. And the update is
+  made in place: after every step the list holds the very tensors it was given, with the same storage,
+  and nothing is returned (watched in the student's worker by ``medgrade.worker.probes:optimizer_steps``;
+  the values alone cannot tell, since a list rebound entry by entry compares equal, while a model's
+  parameters would never change).
 - ``<name>_step_none_grads``: a parameter whose gradient is None is skipped as torch.optim skips it:
   left exactly unchanged, no state made for it until its first gradient, and its own step count
   (bias correction, learning-rate decay, the first step of a momentum buffer) counting only the steps
@@ -19,7 +23,7 @@ import torch
 
 from medgrade.common.tensors import norm_dtype, tensor_from_seed
 from medgrade.failures import CheckFailed, assert_close, describe
-from medgrade.properties import call, check_property
+from medgrade.properties import around, call, check_property
 from medgrade.registry import aspect
 
 from . import inputs as S
@@ -207,6 +211,27 @@ def _matches(fn, task: str, examples: list, max_examples: int = 25):
         S.step_cases(task), same_as_torch, max_examples=max_examples, examples=examples)
 
 
+_IN_PLACE = "medgrade.worker.probes:optimizer_steps"
+
+
+def _in_place(fn, task: str, examples: list, max_examples: int = 10):
+    def keeps_tensors(case):
+        params = _params(case)
+        grads = [_grads(case, step) for step in range(case["steps"])]
+        problem, _final = _call(around(fn, _IN_PLACE), params, grads, {}, **_hyper(case, task))
+        if problem is not None:
+            step, what = problem
+            raise CheckFailed(
+                f"at step {step}, {task} {what}. The caller (an optimizer of a model) holds the tensors of "
+                f"params: a step that does not write into them never changes the model. Update each "
+                f"parameter in place, under torch.no_grad(): p.sub_(...), p.add_(..., alpha=...), "
+                f"p.addcdiv_(...), p.mul_(...) or p.copy_(new_value); never params[i] = ..., p.data = ... "
+                f"or return params\nthe scenario was:\n{_shown(case, task)}")
+    return check_property(
+        "updates the given tensors in place (the list keeps the same tensors; nothing returned)",
+        S.step_cases(task), keeps_tensors, max_examples=max_examples, examples=examples)
+
+
 def _none_grads(fn, task: str, examples: list, max_examples: int = 15):
     def skips_none(case):
         try:
@@ -238,13 +263,14 @@ _SGD = dict(lr=0.1, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.
 
 @aspect(A, task="sgd_step", points=2)
 def sgd_step_matches_torch(sgd_step):
-    """SGD with momentum, dampening, Nesterov and weight decay equals torch.optim.SGD after every step."""
+    """SGD with momentum, dampening, Nesterov and weight decay equals torch.optim.SGD after every step, in place."""
     yield _matches(sgd_step, "sgd_step", [
         _case(dict(_SGD), steps=2),                                                    # plain SGD
         _case(dict(_SGD, momentum=0.9), steps=1),                                      # buffer = gradient
         _case(dict(_SGD, momentum=0.9, dampening=0.5), steps=3),                       # no dampening at step 1
         _case(dict(_SGD, momentum=0.8, nesterov=True, weight_decay=0.1), steps=4, seed=3),
         _case(dict(_SGD, momentum=0.5, dampening=0.3, weight_decay=0.2), shapes=((), (2, 3, 2)), steps=6)])
+    yield _in_place(sgd_step, "sgd_step", [_case(dict(_SGD, momentum=0.9), steps=3)])
 
 
 @aspect(A, task="sgd_step", points=1)
@@ -262,12 +288,13 @@ _ADAGRAD = dict(lr=0.1, lr_decay=0.0, weight_decay=0.0, initial_accumulator_valu
 
 @aspect(A, task="adagrad_step", points=2)
 def adagrad_step_matches_torch(adagrad_step):
-    """Adagrad with lr_decay, weight decay, initial_accumulator_value and eps equals torch.optim.Adagrad."""
+    """Adagrad with lr_decay, weight decay, initial_accumulator_value and eps equals torch.optim.Adagrad, in place."""
     yield _matches(adagrad_step, "adagrad_step", [
         _case(dict(_ADAGRAD), steps=1),
         _case(dict(_ADAGRAD, lr_decay=0.5), steps=4),
         _case(dict(_ADAGRAD, initial_accumulator_value=0.5, eps=0.5), steps=2),
         _case(dict(_ADAGRAD, weight_decay=0.2, lr_decay=0.1, eps=1e-3), steps=5, seed=4)])
+    yield _in_place(adagrad_step, "adagrad_step", [_case(dict(_ADAGRAD), steps=2)])
 
 
 @aspect(A, task="adagrad_step", points=1)
@@ -284,11 +311,12 @@ _ADADELTA = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0)
 
 @aspect(A, task="adadelta_step", points=2)
 def adadelta_step_matches_torch(adadelta_step):
-    """Adadelta with rho, eps, lr and weight decay equals torch.optim.Adadelta after every step."""
+    """Adadelta with rho, eps, lr and weight decay equals torch.optim.Adadelta after every step, in place."""
     yield _matches(adadelta_step, "adadelta_step", [
         _case(dict(_ADADELTA), steps=1),
         _case(dict(_ADADELTA, eps=0.05, rho=0.7), steps=3),
         _case(dict(_ADADELTA, lr=0.5, weight_decay=0.2, eps=1e-3), steps=6, seed=5)])
+    yield _in_place(adadelta_step, "adadelta_step", [_case(dict(_ADADELTA), steps=2)])
 
 
 @aspect(A, task="adadelta_step", points=1)
@@ -305,13 +333,14 @@ _RMSPROP = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, c
 
 @aspect(A, task="rmsprop_step", points=2)
 def rmsprop_step_matches_torch(rmsprop_step):
-    """RMSprop with alpha, eps, weight decay, momentum and centered equals torch.optim.RMSprop."""
+    """RMSprop with alpha, eps, weight decay, momentum and centered equals torch.optim.RMSprop, in place."""
     yield _matches(rmsprop_step, "rmsprop_step", [
         _case(dict(_RMSPROP), steps=1),
         _case(dict(_RMSPROP, eps=0.5, alpha=0.8), steps=3),
         _case(dict(_RMSPROP, centered=True, alpha=0.7), steps=3),
         _case(dict(_RMSPROP, momentum=0.9, eps=0.05), steps=2),
         _case(dict(_RMSPROP, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-3), steps=6, seed=6)])
+    yield _in_place(rmsprop_step, "rmsprop_step", [_case(dict(_RMSPROP, momentum=0.9), steps=2)])
 
 
 @aspect(A, task="rmsprop_step", points=1)
@@ -328,13 +357,14 @@ _ADAM = dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=Fa
 
 @aspect(A, task="adam_step", points=2)
 def adam_step_matches_torch(adam_step):
-    """Adam with betas, eps, (L2) weight decay and amsgrad equals torch.optim.Adam after every step."""
+    """Adam with betas, eps, (L2) weight decay and amsgrad equals torch.optim.Adam after every step, in place."""
     yield _matches(adam_step, "adam_step", [
         _case(dict(_ADAM), steps=1),                                      # bias correction at step 1
         _case(dict(_ADAM, betas=(0.5, 0.6)), steps=3),
         _case(dict(_ADAM, eps=0.5), steps=2),
         _case(dict(_ADAM, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7),
         _case(dict(_ADAM, weight_decay=0.3, betas=(0.8, 0.9), eps=1e-3), steps=4, seed=8)])
+    yield _in_place(adam_step, "adam_step", [_case(dict(_ADAM), steps=3)])
 
 
 @aspect(A, task="adam_step", points=1)
@@ -349,12 +379,13 @@ _ADAMW = dict(_ADAM, weight_decay=0.5)
 
 @aspect(A, task="adamw_step", points=2)
 def adamw_step_matches_torch(adamw_step):
-    """AdamW (decoupled weight decay) with betas, eps and amsgrad equals torch.optim.AdamW after every step."""
+    """AdamW (decoupled weight decay) with betas, eps and amsgrad equals torch.optim.AdamW per step, in place."""
     yield _matches(adamw_step, "adamw_step", [
         _case(dict(_ADAMW), steps=1),
         _case(dict(_ADAMW, lr=0.1, weight_decay=1.0, betas=(0.5, 0.6)), steps=3),
         _case(dict(_ADAMW, eps=0.5, weight_decay=0.0), steps=2),
         _case(dict(_ADAMW, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7)])
+    yield _in_place(adamw_step, "adamw_step", [_case(dict(_ADAMW), steps=3)])
 
 
 @aspect(A, task="adamw_step", points=1)

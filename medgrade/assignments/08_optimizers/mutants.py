@@ -190,3 +190,22 @@ MUTANTS += [
            breaks=(), keeps=(M("adamw_step"), N("adamw_step")),
            why="honest: the decay subtracted as lr * weight_decay * p, the step with addcdiv_"),
 ]
+
+# ---------------------------------------------------------------- not in place: the values are right, the
+# tensors are new (a model's parameters would never change); the other aspects compare values only
+MUTANTS += [
+    Mutant("sgd_step_rebinds_params", "sgd_step",
+           (("p.sub_(lr * d_p)", "params[i] = p - lr * d_p"),),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="puts a new tensor into the list (params[i] = p - lr * d_p): the caller's tensors never change"),
+    Mutant("adam_step_rebinds_params", "adam_step",
+           (("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))",
+             "params[i] = p.addcdiv(m_hat, v_hat.sqrt() + eps, value=-lr)"),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="addcdiv without the underscore, its result put into the list: the caller's tensors never change"),
+    Mutant("adamw_step_decay_out_of_place", "adamw_step",
+           (("p.mul_(1 - lr * weight_decay)", "p = params[i] = p * (1 - lr * weight_decay)"),),
+           breaks=(M("adamw_step"),), keeps=(N("adamw_step"),),
+           why="decays the weights out of place into a new tensor that the list then holds; the Adam step "
+               "lands in place on that new tensor, the caller's own one never changes"),
+]
