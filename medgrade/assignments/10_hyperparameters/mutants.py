@@ -103,6 +103,28 @@ MUTANTS = [
 """),),
            breaks=(CYCLE,),
            why="always two phases: three_phase=True is ignored"),
+    Mutant("one_cycle_explicit_phases", "one_cycle_lr",
+           ((_ONE_CYCLE_PHASES + """    start = 0
+    for i, (end, lr_from, lr_to) in enumerate(phases):
+        if step <= end or i == len(phases) - 1:
+            p = (step - start) / (end - start)
+            return lr_to + (lr_from - lr_to) / 2 * (1 + math.cos(math.pi * p))
+        start = end
+""", """    def anneal(a, b, p):
+        return b + (a - b) * (1 + math.cos(math.pi * p)) / 2
+
+    up_end = float(pct_start * total_steps) - 1
+    if step <= up_end:
+        return anneal(initial, max_lr, step / up_end)
+    if three_phase:
+        down_end = float(2 * pct_start * total_steps) - 2
+        if step <= down_end:
+            return anneal(max_lr, initial, (step - up_end) / (down_end - up_end))
+        return anneal(initial, min_lr, (step - down_end) / (total_steps - 1 - down_end))
+    return anneal(max_lr, min_lr, (step - up_end) / (total_steps - 1 - up_end))
+"""),),
+           breaks=(), keeps=(CYCLE,),
+           why="honest: one branch per phase, the cosine factor written the other way round"),
     # ---------------------------------------------------------------- grid_search
     Mutant("grid_search_float_root", "grid_search",
            (("k = round(budget ** (1 / d))", "k = int(budget ** (1 / d))"),),
