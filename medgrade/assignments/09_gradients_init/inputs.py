@@ -51,13 +51,14 @@ def init_cases(draw, kind: str):
 
 @st.composite
 def mlp_cases(draw):
-    """A small MLP (nn.Sequential of nn.Linear and an activation), a batch and a loss."""
+    """A small MLP (nn.Sequential of nn.Linear, maybe nn.LayerNorm, and an activation), a batch and a loss."""
     depth = draw(st.integers(1, 6))
     widths = draw(st.lists(st.integers(1, 12), min_size=depth + 1, max_size=depth + 1))
     return {"widths": widths,
             "activation": draw(st.sampled_from(["sigmoid", "relu", "tanh"])),
             "bias": draw(st.booleans()),
             "nested": draw(st.booleans()),
+            "norm": draw(st.booleans()),
             "batch": draw(st.integers(1, 8)),
             "loss": draw(st.sampled_from(["mse", "l1"])),
             "stale": draw(st.sampled_from([0.0, 1.0, -3.0])),
