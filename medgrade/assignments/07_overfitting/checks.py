@@ -188,7 +188,9 @@ def l2_penalty_matches_weight_decay(l2_penalty):
 
     @showing(lambda case: {"params": _params(case), "weight_decay": case["weight_decay"]})
     def value(case):
+        # every other tensor is a plain one (no requires_grad): the penalty sums over all the tensors
         params, lam = _params(case), case["weight_decay"]
+        params = [w if i % 2 == 0 else w.detach() for i, w in enumerate(params)]
         dtype = params[0].dtype
         got = _penalty_call(l2_penalty, params, lam)
         expected = 0.5 * lam * sum((p.detach().double() ** 2).sum() for p in params)
@@ -374,7 +376,9 @@ def early_stopping_stops(EarlyStopping):
                   {"losses": [1.0, 0.5, 0.75, 0.25], "patience": 0, "min_delta": 0.0},
                   {"losses": [1.0, 0.5, float("nan"), 0.25], "patience": 3, "min_delta": 0.0},
                   {"losses": [1.0, 0.9, 0.8, 0.7], "patience": 1, "min_delta": 0.0},
-                  {"losses": [0.5, 0.75, 0.25, 0.75, 0.75], "patience": 2, "min_delta": 0.0}])
+                  {"losses": [0.5, 0.75, 0.25, 0.75, 0.75], "patience": 2, "min_delta": 0.0},
+                  {"losses": [1.0, 0.5, float("inf"), 0.25], "patience": 3, "min_delta": 0.0},
+                  {"losses": [1.0, float("-inf"), 0.5], "patience": 3, "min_delta": 0.0}])
 
 
 @aspect(A, task="EarlyStopping", points=2)
@@ -451,14 +455,30 @@ def _aug_check(got, image, labels, boxes, count, ops, who):
     assert_equal(got[2], from_mask, what="the boxes, against the boxes of the returned mask's regions")
 
 
+def _check_new_tensors(got, who):
+    """A slice of an input (a view, not a copy) keeps the input's whole storage: the returned
+    tensors must be new ones, which a later in-place change cannot pass back to the inputs."""
+    if not isinstance(got, (tuple, list)):
+        return
+    for name, t in zip(("image", "mask", "boxes"), got):
+        if isinstance(t, torch.Tensor) and t.untyped_storage().nbytes() > t.numel() * t.element_size():
+            raise CheckFailed(f"{who} returned a {name} that is a view into a larger tensor (a slice of "
+                              f"the input?): return new tensors (.clone() the slice), so that changing "
+                              f"the result cannot change the inputs")
+
+
 def _aug_call(fn, case, many):
     image, labels, boxes, count = _scene(case)
     args = (image.clone(), labels.clone(), boxes.clone())
     ops = case["ops"] if many else case["ops"][0]
-    got = call(fn, *args, [tuple(o) for o in ops] if many else tuple(ops))
+    op_arg = [tuple(o) for o in ops] if many else tuple(ops)
+    got = call(fn, *args, op_arg)
     for name, a, b in zip(("image", "mask", "boxes"), args, (image, labels, boxes)):
         if not torch.equal(a, b):
             raise CheckFailed(modified_in_place(name))
+    if many and op_arg != [tuple(o) for o in ops]:
+        raise CheckFailed(modified_in_place("ops (the list)"))
+    _check_new_tensors(got, who="augment" if many else "augment_one")
     _aug_check(got, image, labels, boxes, count, case["ops"], "augment" if many else "augment_one")
 
 

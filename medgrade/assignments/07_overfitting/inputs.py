@@ -68,13 +68,13 @@ _GRID = 64
 
 @st.composite
 def loss_curves(draw):
-    """A validation-loss curve of 1-12 epochs (multiples of 1/64 in [0, 2], sometimes a NaN or an inf),
+    """A validation-loss curve of 1-12 epochs (multiples of 1/64 in [0, 2], sometimes a NaN or a +-inf),
     a patience in 0-4 and a min_delta in {0, 1/64, 2/64, 4/64}."""
     n = draw(st.integers(1, 12))
     values = draw(st.lists(st.integers(0, 2 * _GRID), min_size=n, max_size=n))
     losses = [v / _GRID for v in values]
     if draw(st.integers(0, 5)) == 0:
-        losses[draw(st.integers(0, n - 1))] = draw(st.sampled_from((float("nan"), float("inf"))))
+        losses[draw(st.integers(0, n - 1))] = draw(st.sampled_from((float("nan"), float("inf"), float("-inf"))))
     return {"losses": losses, "patience": draw(st.integers(0, 4)),
             "min_delta": draw(st.sampled_from((0, 1, 2, 4))) / _GRID}
 
