@@ -96,7 +96,8 @@ def multistep_lr_values(multistep_lr):
         S.multistep_cases(), same_as_torch, max_examples=25,
         examples=[{"base_lr": 0.1, "milestones": [1, 2, 3], "gamma": 0.5, "steps": 5},   # consecutive milestones
                   {"base_lr": 0.1, "milestones": [30, 80], "gamma": 0.1, "steps": 100},
-                  {"base_lr": 0.3, "milestones": [4, 50], "gamma": 0.2, "steps": 10}])   # one past the end
+                  {"base_lr": 0.3, "milestones": [4, 50], "gamma": 0.2, "steps": 10},   # one past the end
+                  {"base_lr": 0.1, "milestones": [2, 2, 5], "gamma": 0.5, "steps": 8}])   # listed twice: counts twice
 
 
 # ---------------------------------------------------------------- warmup_cosine_lr
@@ -269,6 +270,11 @@ def _random_call(random_search, f, bounds, budget, seed, name="random_search"):
     return _search_result(got, budget, len(bounds), name)
 
 
+# calls the student's function in its worker; returns (value, whether DistributedSampler's code ran, whether
+# torch's global random state changed)
+_RNG_WATCH = "medgrade.worker.probes:shard_watch"
+
+
 # chi-square over a 4 x 4 grid of cells with 1600 points: 15 degrees of freedom, mean 15, standard
 # deviation sqrt(30) = 5.5; an honest uniform sample stays below 15 + 6 * 5.5 = 48 (P < 1e-5).
 _CELLS, _UNIFORM_N, _CHI2_BOUND = 4, 1600, 48.0
@@ -307,13 +313,28 @@ def random_search_contract(random_search):
                               f"the counts are {counts.long().tolist()} (expected {expected:g} each; chi-square "
                               f"{chi2:.1f}, an honest uniform sample stays below {_CHI2_BOUND:g})")
 
+        g = torch.Generator().manual_seed(12345)
+        torch.rand(3, generator=g)                       # a generator already drawn from
+        advanced, _used, changed = call(around(random_search, _RNG_WATCH), _objective(case),
+                                        [tuple(b) for b in bounds], _UNIFORM_N, g)
+        if changed:
+            raise CheckFailed("random_search changed torch's global random state (torch.manual_seed, or a draw "
+                              "without generator=): draw every number from `generator`")
+        advanced = _search_result(advanced, _UNIFORM_N, len(bounds), "random_search")[0]
+        if torch.equal(advanced, xs):
+            raise CheckFailed("a generator seeded the same but already drawn from gave the same points as a fresh "
+                              "one: draw from `generator` itself (its current state), not from a copy seeded with "
+                              "generator.initial_seed()")
+
     yield check_property(
         "f is called exactly budget times, ys[i] = f(xs[i]), every point lies in the box, the same seed gives "
         "the same points and another seed other points",
         S.boxes(), budget_bounds_generator, max_examples=15,
         examples=[{"bounds": [(0.0, 1.0)], "k": 1, "budget": 1, "axis": 0, "seed": 1},
                   {"bounds": [(0.5, 3.0), (-1.0, 0.0), (1e-4, 1.0001)], "k": 3, "budget": 27, "axis": 1, "seed": 2}])
-    yield check_once(f"{_UNIFORM_N} points are uniform over the box (chi-square over a 4 x 4 grid of cells)", uniform)
+    yield check_once(f"{_UNIFORM_N} points are uniform over the box (chi-square over a 4 x 4 grid of cells); "
+                     "a generator already drawn from gives other points than a fresh one of the same seed, and "
+                     "torch's global random state is left unchanged", uniform)
 
 
 # 3 dimensions, budget 64: the grid tries k = 4 values of the important axis, random search 64.

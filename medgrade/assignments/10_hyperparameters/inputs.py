@@ -22,9 +22,10 @@ def step_cases(draw):
 
 @st.composite
 def multistep_cases(draw):
-    """MultiStepLR: decay by gamma at each milestone (strictly increasing, some beyond the end)."""
+    """MultiStepLR: decay by gamma at each milestone (non-decreasing: a milestone may be listed twice, and
+    then counts twice; some beyond the end)."""
     steps = draw(st.integers(1, 200))
-    milestones = sorted(draw(st.sets(st.integers(1, steps + 20), min_size=1, max_size=5)))
+    milestones = sorted(draw(st.lists(st.integers(1, steps + 20), min_size=1, max_size=5)))
     return {"base_lr": draw(learning_rates), "milestones": milestones, "gamma": draw(gammas), "steps": steps}
 
 

@@ -62,6 +62,10 @@ MUTANTS = [
              "    lr = base_lr\n    for m in milestones:\n        if step >= m:\n            lr *= gamma\n    return lr\n"),),
            breaks=(), keeps=(MULTI,),
            why="honest: a loop that multiplies by gamma per milestone passed"),
+    Mutant("multistep_lr_ignores_repeated_milestone", "multistep_lr",
+           (("sum(1 for m in milestones if m <= step)", "len({m for m in milestones if m <= step})"),),
+           breaks=(MULTI,),
+           why="counts the distinct milestones passed: a milestone listed twice decays once, torch decays twice"),
     # ---------------------------------------------------------------- warmup_cosine_lr
     Mutant("warmup_cosine_period_is_total_steps", "warmup_cosine_lr",
            (("progress = (step - warmup_steps) / (total_steps - warmup_steps)",
@@ -179,6 +183,20 @@ MUTANTS = [
              "torch.rand(budget, len(bounds), dtype=torch.float64)"),),
            breaks=(RANDOM,), keeps=(BEATS,),
            why="draws from the global random state: the generator's seed does not reproduce the search"),
+    Mutant("random_search_reseeds_from_initial_seed", "random_search",
+           (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
+             "u = torch.rand(budget, len(bounds), generator=torch.Generator().manual_seed(generator.initial_seed()),\n"
+             "                   dtype=torch.float64)"),),
+           breaks=(RANDOM,), keeps=(BEATS,),
+           why="draws from a fresh copy seeded with generator.initial_seed(): ignores the generator's current "
+               "state, so every call with the same generator repeats the same points"),
+    Mutant("random_search_seeds_global_state", "random_search",
+           (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
+             "torch.manual_seed(int(torch.randint(0, 2 ** 31, (1,), generator=generator)))\n"
+             "    u = torch.rand(budget, len(bounds), dtype=torch.float64)"),),
+           breaks=(RANDOM,), keeps=(BEATS,),
+           why="seeds torch's global random state from the generator and draws from it: reproducible, but it "
+               "changes the global random state the rest of the training relies on"),
     Mutant("random_search_normal_draws", "random_search",
            (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
              "u = (0.5 + 0.2 * torch.randn(budget, len(bounds), generator=generator, dtype=torch.float64)).clamp(0, 1)"),),
