@@ -76,9 +76,12 @@ def _params(case) -> list[torch.Tensor]:
 
 
 def _grads(case, step: int) -> list[torch.Tensor | None]:
-    """The gradients of step ``step`` (0-based): U[-1, 1), all zero with probability 0.2, None with
-    probability case["none_rate"] (decided by a generator seeded from the case)."""
+    """The gradients of step ``step`` (0-based): U[-s, s) with s = case["grad_scale"] (1 unless the case
+    says; 0.1 to 4: a gradient clipped to [-1, 1], or any shortcut that holds only for |g| <= 1, is
+    seen), all zero with probability 0.2, None with probability case["none_rate"] (decided by a
+    generator seeded from the case)."""
     n = len(case["shapes"])
+    scale = case.get("grad_scale", 1.0)
     coins = torch.rand((n, 2), generator=torch.Generator().manual_seed(case["seed"] * 31 + step))
     out = []
     for i, (shape, dt) in enumerate(zip(case["shapes"], case["dtypes"])):
@@ -87,7 +90,8 @@ def _grads(case, step: int) -> list[torch.Tensor | None]:
         elif coins[i, 1].item() < 0.2:
             out.append(torch.zeros(shape, dtype=norm_dtype(dt)))
         else:
-            out.append(tensor_from_seed(shape, case["seed"] + 1000 * (step + 1) + i, dtype=norm_dtype(dt)))
+            out.append(tensor_from_seed(shape, case["seed"] + 1000 * (step + 1) + i, low=-scale, high=scale,
+                                        dtype=norm_dtype(dt)))
     for i, at in case.get("none_at", []):          # pinned examples: grads[i] is None at step `at`
         if at == step:
             out[i] = None
@@ -98,10 +102,17 @@ def _tolerance(dtype: torch.dtype, expected: torch.Tensor) -> dict:
     """float64: 1e-9 relative; float32: 2e-5 of (1 + the largest parameter), enough for any honest
     order of the operations over 8 steps (measured: torch and the course's answer differ by 1.2e-7).
     Every mistake the checks look for moves a parameter by a sizable fraction of the learning rate."""
-    scale = 1.0 + (expected.abs().max().item() if expected.numel() else 0.0)
+    finite = expected[torch.isfinite(expected)]        # a wrong update may make NaN: the scale stays a number
+    scale = 1.0 + (finite.abs().max().item() if finite.numel() else 0.0)
     if dtype == torch.float64:
         return dict(rtol=1e-9, atol=1e-10 * scale)
     return dict(rtol=0.0, atol=2e-5 * scale)
+
+
+def _unchanged(now: torch.Tensor, before: torch.Tensor) -> bool:
+    """Bitwise the same values, a NaN where there was a NaN (a wrong update that made NaN is judged by
+    the other aspect)."""
+    return bool(((now == before) | (now.isnan() & before.isnan())).all())
 
 
 def _hyper(case, task: str) -> dict:
@@ -111,7 +122,8 @@ def _hyper(case, task: str) -> dict:
 
 def _shown(case, task: str) -> str:
     hyper = ", ".join(f"{k}={v}" for k, v in _hyper(case, task).items())
-    lines = [f"{task}(params, grads, state, {hyper}), called once per step"]
+    lines = [f"{task}(params, grads, state, {hyper}), called once per step; gradients in "
+             f"[-{case.get('grad_scale', 1.0)}, {case.get('grad_scale', 1.0)})"]
     for i, p in enumerate(_params(case)):
         lines.append(f"params[{i}] at the start = {describe(p)}")
     return "\n".join(lines)
@@ -167,7 +179,7 @@ def _skips_none(fn, task: str, case) -> None:
         _step(fn, task, params, grads, state, _hyper(case, task), step, check_grads=False)
         for i, g in enumerate(grads):
             if g is None:
-                if not torch.equal(params[i], before[i]):
+                if not _unchanged(params[i], before[i]):
                     raise CheckFailed(f"at step {step + 1}, grads[{i}] is None and params[{i}] changed: "
                                       f"a parameter without a gradient must be skipped")
                 if not seen[i] and i in state:
@@ -176,7 +188,7 @@ def _skips_none(fn, task: str, case) -> None:
                 continue
             seen[i] = True
             history[i].append(g)
-            if bool((g != 0).any()) and torch.equal(params[i], before[i]):
+            if bool((g != 0).any()) and _unchanged(params[i], before[i]) and not bool(params[i].isnan().all()):
                 raise CheckFailed(f"at step {step + 1}, grads[{i}] is not zero and params[{i}] did not move")
     for i, grads_i in enumerate(history):
         if len(grads_i) == case["steps"]:          # never skipped: nothing to compare with
@@ -245,9 +257,11 @@ def _none_grads(fn, task: str, examples: list, max_examples: int = 15):
 
 
 def _case(hyper: dict, shapes=((3,), (2, 2)), dtypes=("float64", "float32"), steps: int = 4, seed: int = 0,
-          none_at: list | None = None) -> dict:
-    """A pinned example; ``none_at``: (parameter, step) pairs at which that gradient is None."""
-    case = {"shapes": [tuple(s) for s in shapes], "dtypes": list(dtypes), "steps": steps, "seed": seed}
+          none_at: list | None = None, grad_scale: float = 1.0) -> dict:
+    """A pinned example; ``none_at``: (parameter, step) pairs at which that gradient is None;
+    ``grad_scale``: the gradients are U[-grad_scale, grad_scale)."""
+    case = {"shapes": [tuple(s) for s in shapes], "dtypes": list(dtypes), "steps": steps, "seed": seed,
+            "grad_scale": grad_scale}
     if none_at:
         case["none_at"] = list(none_at)
     return {**case, **hyper}
@@ -269,7 +283,8 @@ def sgd_step_matches_torch(sgd_step):
         _case(dict(_SGD, momentum=0.9), steps=1),                                      # buffer = gradient
         _case(dict(_SGD, momentum=0.9, dampening=0.5), steps=3),                       # no dampening at step 1
         _case(dict(_SGD, momentum=0.8, nesterov=True, weight_decay=0.1), steps=4, seed=3),
-        _case(dict(_SGD, momentum=0.5, dampening=0.3, weight_decay=0.2), shapes=((), (2, 3, 2)), steps=6)])
+        _case(dict(_SGD, momentum=0.5, dampening=0.3, weight_decay=0.2), shapes=((), (2, 3, 2)), steps=6),
+        _case(dict(_SGD, momentum=0.9), steps=3, grad_scale=4.0)])                # |g| > 1
     yield _in_place(sgd_step, "sgd_step", [_case(dict(_SGD, momentum=0.9), steps=3)])
 
 
@@ -293,7 +308,8 @@ def adagrad_step_matches_torch(adagrad_step):
         _case(dict(_ADAGRAD), steps=1),
         _case(dict(_ADAGRAD, lr_decay=0.5), steps=4),
         _case(dict(_ADAGRAD, initial_accumulator_value=0.5, eps=0.5), steps=2),
-        _case(dict(_ADAGRAD, weight_decay=0.2, lr_decay=0.1, eps=1e-3), steps=5, seed=4)])
+        _case(dict(_ADAGRAD, weight_decay=0.2, lr_decay=0.1, eps=1e-3), steps=5, seed=4),
+        _case(dict(_ADAGRAD, eps=1e-3), steps=3, grad_scale=4.0)])
     yield _in_place(adagrad_step, "adagrad_step", [_case(dict(_ADAGRAD), steps=2)])
 
 
@@ -315,7 +331,8 @@ def adadelta_step_matches_torch(adadelta_step):
     yield _matches(adadelta_step, "adadelta_step", [
         _case(dict(_ADADELTA), steps=1),
         _case(dict(_ADADELTA, eps=0.05, rho=0.7), steps=3),
-        _case(dict(_ADADELTA, lr=0.5, weight_decay=0.2, eps=1e-3), steps=6, seed=5)])
+        _case(dict(_ADADELTA, lr=0.5, weight_decay=0.2, eps=1e-3), steps=6, seed=5),
+        _case(dict(_ADADELTA, eps=1e-3), steps=3, grad_scale=4.0)])
     yield _in_place(adadelta_step, "adadelta_step", [_case(dict(_ADADELTA), steps=2)])
 
 
@@ -339,7 +356,8 @@ def rmsprop_step_matches_torch(rmsprop_step):
         _case(dict(_RMSPROP, eps=0.5, alpha=0.8), steps=3),
         _case(dict(_RMSPROP, centered=True, alpha=0.7), steps=3),
         _case(dict(_RMSPROP, momentum=0.9, eps=0.05), steps=2),
-        _case(dict(_RMSPROP, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-3), steps=6, seed=6)])
+        _case(dict(_RMSPROP, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-3), steps=6, seed=6),
+        _case(dict(_RMSPROP, centered=True, alpha=0.5, eps=1e-3), steps=3, grad_scale=4.0)])
     yield _in_place(rmsprop_step, "rmsprop_step", [_case(dict(_RMSPROP, momentum=0.9), steps=2)])
 
 
@@ -363,7 +381,8 @@ def adam_step_matches_torch(adam_step):
         _case(dict(_ADAM, betas=(0.5, 0.6)), steps=3),
         _case(dict(_ADAM, eps=0.5), steps=2),
         _case(dict(_ADAM, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7),
-        _case(dict(_ADAM, weight_decay=0.3, betas=(0.8, 0.9), eps=1e-3), steps=4, seed=8)])
+        _case(dict(_ADAM, weight_decay=0.3, betas=(0.8, 0.9), eps=1e-3), steps=4, seed=8),
+        _case(dict(_ADAM, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0)])
     yield _in_place(adam_step, "adam_step", [_case(dict(_ADAM), steps=3)])
 
 
@@ -384,7 +403,8 @@ def adamw_step_matches_torch(adamw_step):
         _case(dict(_ADAMW), steps=1),
         _case(dict(_ADAMW, lr=0.1, weight_decay=1.0, betas=(0.5, 0.6)), steps=3),
         _case(dict(_ADAMW, eps=0.5, weight_decay=0.0), steps=2),
-        _case(dict(_ADAMW, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7)])
+        _case(dict(_ADAMW, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7),
+        _case(dict(_ADAMW, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0)])
     yield _in_place(adamw_step, "adamw_step", [_case(dict(_ADAMW), steps=3)])
 
 

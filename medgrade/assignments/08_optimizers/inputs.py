@@ -83,7 +83,9 @@ def step_cases(draw, task: str, none_rate: float = 0.0):
     n = draw(st.integers(1, 3))
     shapes = [tuple(draw(st.lists(st.integers(1, 4), min_size=0, max_size=3))) for _ in range(n)]
     case = {"shapes": shapes, "dtypes": [draw(st.sampled_from(NORM_DTYPES)) for _ in range(n)],
-            "steps": draw(st.integers(1, 8)), "seed": draw(seeds)}
+            "steps": draw(st.integers(1, 8)), "seed": draw(seeds),
+            # the gradients are U[-s, s): small, typical, and larger than 1 (clipping shows)
+            "grad_scale": draw(st.sampled_from([1.0, 0.1, 4.0]))}
     if none_rate:
         case["none_rate"] = none_rate
     case.update(draw(HYPER[task]))        # the hyper-parameters, flat: the case prints as one list

@@ -131,6 +131,43 @@ MUTANTS += [
            why="decays the weights after the Adam step instead of before it"),
 ]
 
+# ---------------------------------------------------------------- shortcuts that hold only for |g| <= 1
+# (the gradients of a case reach 4 in size: grad_scale in inputs.step_cases and a pinned example per task)
+MUTANTS += [
+    Mutant("sgd_step_clips_the_gradient", "sgd_step",
+           (("d_p = g + weight_decay * p if", "g = g.clamp(-1.0, 1.0)\n            d_p = g + weight_decay * p if"),),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="clips the gradient to [-1, 1] \"for stability\": torch.optim.SGD does not clip"),
+    Mutant("adam_step_clips_the_gradient", "adam_step",
+           (("            if weight_decay != 0:\n                g = g + weight_decay * p                 # L2",
+             "            g = g.clamp(-1.0, 1.0)\n            if weight_decay != 0:\n"
+             "                g = g + weight_decay * p                 # L2"),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="clips the gradient to [-1, 1] before the moments: torch.optim.Adam does not clip"),
+    Mutant("rmsprop_step_centered_mean_square_saturated", "rmsprop_step",
+           (('s["square_avg"] - s["grad_avg"] ** 2', 's["square_avg"] - s["grad_avg"].abs() * s["grad_avg"].abs().clamp(max=1)'),),
+           breaks=(M("rmsprop_step"),), keeps=(N("rmsprop_step"),),
+           why="subtracts |E[g]| * min(|E[g]|, 1) instead of E[g]^2: right only while |E[g]| <= 1"),
+    # caught before as well, kept so that they stay caught
+    Mutant("adam_step_skips_zero_gradients", "adam_step",
+           (("if g is None:\n                continue\n            s = state.setdefault(i, {})\n            if not s:\n"
+             "                s[\"step\"] = 0\n                s[\"exp_avg\"]",
+             "if g is None or not bool(g.any()):\n                continue\n            s = state.setdefault(i, {})\n"
+             "            if not s:\n                s[\"step\"] = 0\n                s[\"exp_avg\"]"),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="skips an all-zero gradient like a None one: torch still takes the step (moments decay, t advances)"),
+    Mutant("adagrad_step_float32_sum_in_place", "adagrad_step",
+           (('s["sum"] = torch.full_like(p, initial_accumulator_value)', 's["sum"] = torch.full(p.shape, initial_accumulator_value)'),
+            ('s["sum"] = s["sum"] + g * g', 's["sum"].add_(g * g)')),
+           breaks=(M("adagrad_step"),), keeps=(N("adagrad_step"),),
+           why="keeps the sum of squares in float32 (torch.full's default dtype) for a float64 parameter"),
+    Mutant("adam_step_amsgrad_previous_maximum", "adam_step",
+           (('                s["max_exp_avg_sq"] = torch.maximum(s["max_exp_avg_sq"], v)\n                v = s["max_exp_avg_sq"]\n',
+             '                v = torch.maximum(s["max_exp_avg_sq"], v)\n                s["max_exp_avg_sq"] = s["exp_avg_sq"]\n'),),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="amsgrad keeps the last second moment instead of the running maximum of all of them"),
+]
+
 # the library itself, however it is reached: refused, so every aspect of the task is lost
 MUTANTS += [
     Mutant("sgd_step_calls_torch_functional", "sgd_step",
