@@ -136,7 +136,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- augment_one
     Mutant("augment_hflip_boxes_not_moved", "augment_one",
            (("torch.stack([w - x2, y1, w - x1, y2], dim=-1)", "boxes.clone()"),),
-           breaks=(AUG,),
+           breaks=(AUG,), keeps=(COMPOSE,),
            why="flips the image and the mask but not the boxes"),
     Mutant("augment_hflip_pixel_centres", "augment_one",
            (("torch.stack([w - x2, y1, w - x1, y2], dim=-1)", "torch.stack([w - 1 - x2, y1, w - 1 - x1, y2], dim=-1)"),),

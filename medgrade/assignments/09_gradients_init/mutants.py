@@ -16,7 +16,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- fans
     Mutant("fans_swapped", "fans",
            ((_RETURN_FANS, "return tensor.shape[0] * receptive_field, tensor.shape[1] * receptive_field"),),
-           breaks=(FANS,), keeps=(XU,),
+           breaks=(FANS,), keeps=(XU, XN, KU, KN),
            why="returns (fan_out, fan_in): reads the weight as (in, out), as in the maths, not as PyTorch stores it"),
     Mutant("fans_without_receptive_field", "fans",
            (("receptive_field *= side", "pass"),),
@@ -34,7 +34,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- calculate_gain
     Mutant("gain_tanh_one", "calculate_gain",
            (("return 5.0 / 3.0", "return 1.0"),),
-           breaks=(GAIN,), keeps=(KU,),
+           breaks=(GAIN,), keeps=(KU, KN),
            why="treats tanh as linear near zero and gives it gain 1 instead of 5/3"),
     Mutant("gain_leaky_default_zero", "calculate_gain",
            (("slope = 0.01", "slope = 0.0"),),
