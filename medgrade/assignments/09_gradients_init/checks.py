@@ -302,7 +302,7 @@ def layer_grad_norms_correct(layer_grad_norms):
         model, x, y, loss_fn = _mlp(case)
         state = {k: v.clone() for k, v in model.state_dict().items()}
         expected = oracles.layer_grad_norms(model, x, y, loss_fn)
-        got = call(around(layer_grad_norms, "medgrade.worker.gradients:norms_with_stale_grads"),
+        got = call(around(layer_grad_norms, "medgrade.worker.probes:norms_with_stale_grads"),
                    model, x.clone(), y.clone(), loss_fn, case["stale"])
         expect_tensor(got, what="layer_grad_norms' result", shape=expected.shape)
         if not got.is_floating_point():
@@ -358,7 +358,7 @@ def _clip_shown(case):
 def _clip_call(fn, case, how="list"):
     grads = _grads(case)
     max_norm = _max_norm(case, grads)
-    got, after, values = call(around(fn, "medgrade.worker.gradients:clip_with_grads"), grads, max_norm,
+    got, after, values = call(around(fn, "medgrade.worker.probes:clip_with_grads"), grads, max_norm,
                               case["norm_type"], how, forbid=_CLIP_FORBID, forbid_ops=_CLIP_OPS)
     want_total, want_after = oracles.clip_grad_norm(grads, max_norm, case["norm_type"])
     return grads, got, after, values, want_total, want_after
