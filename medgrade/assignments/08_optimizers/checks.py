@@ -6,7 +6,9 @@ back at the next step. Each task is graded by two aspects:
 
 - ``<name>_step_matches_torch``: k steps (1 to 8) with random hyper-parameters on several parameters of
   random shapes and dtypes (some gradients all zero) leave the parameters where ``torch.optim.<Name>``
-  (foreach=False) leaves them, after every step; the gradients are left unchanged. And the update is
+  (foreach=False) leaves them, after every step, also when the learning rate changes between calls as
+  a scheduler changes it (the lr of each call is used; none is kept in state); the gradients are left
+  unchanged. And the update is
   made in place: after every step the list holds the very tensors it was given, with the same storage,
   and nothing is returned (watched in the student's worker by ``medgrade.worker.probes:optimizer_steps``;
   the values alone cannot tell, since a list rebound entry by entry compares equal, while a model's
@@ -115,15 +117,21 @@ def _unchanged(now: torch.Tensor, before: torch.Tensor) -> bool:
     return bool(((now == before) | (now.isnan() & before.isnan())).all())
 
 
-def _hyper(case, task: str) -> dict:
-    """The case's hyper-parameters (they are flat in the case, so that it prints as one list)."""
-    return {k: case[k] for k in S.HYPER_NAMES[task]}
+def _hyper(case, task: str, step: int = 0) -> dict:
+    """The hyper-parameters of step ``step`` (0-based): the case's (flat in the case, so that it prints
+    as one list), with lr * lr_gamma ** step as the learning rate."""
+    hyper = {k: case[k] for k in S.HYPER_NAMES[task]}
+    hyper["lr"] = case["lr"] * case.get("lr_gamma", 1.0) ** step
+    return hyper
 
 
 def _shown(case, task: str) -> str:
     hyper = ", ".join(f"{k}={v}" for k, v in _hyper(case, task).items())
     lines = [f"{task}(params, grads, state, {hyper}), called once per step; gradients in "
              f"[-{case.get('grad_scale', 1.0)}, {case.get('grad_scale', 1.0)})"]
+    if case.get("lr_gamma", 1.0) != 1.0:
+        lines.append(f"the learning rate changes between calls, as a scheduler changes it: at step s (from 1) "
+                     f"lr = {case['lr']} * {case['lr_gamma']} ** (s - 1)")
     for i, p in enumerate(_params(case)):
         lines.append(f"params[{i}] at the start = {describe(p)}")
     return "\n".join(lines)
@@ -155,8 +163,9 @@ def _run_steps(fn, task: str, case) -> None:
     state: dict = {}
     for step in range(case["steps"]):
         grads = _grads(case, step)
-        _step(fn, task, params, grads, state, _hyper(case, task), step)
-        expected = reference.step(grads)
+        hyper = _hyper(case, task, step)
+        _step(fn, task, params, grads, state, hyper, step)
+        expected = reference.step(grads, lr=hyper["lr"])
         for i in range(len(params)):
             assert_close(params[i], expected[i], **_tolerance(expected[i].dtype, expected[i]),
                          what=f"params[{i}] after step {step + 1}")
@@ -176,7 +185,7 @@ def _skips_none(fn, task: str, case) -> None:
     for step in range(case["steps"]):
         grads = _grads(case, step)
         before = [p.clone() for p in params]
-        _step(fn, task, params, grads, state, _hyper(case, task), step, check_grads=False)
+        _step(fn, task, params, grads, state, _hyper(case, task, step), step, check_grads=False)
         for i, g in enumerate(grads):
             if g is None:
                 if not _unchanged(params[i], before[i]):
@@ -187,15 +196,15 @@ def _skips_none(fn, task: str, case) -> None:
                                       f"state[{i}] exists: state is made at a parameter's first gradient")
                 continue
             seen[i] = True
-            history[i].append(g)
+            history[i].append((step, g))
             if bool((g != 0).any()) and _unchanged(params[i], before[i]) and not bool(params[i].isnan().all()):
                 raise CheckFailed(f"at step {step + 1}, grads[{i}] is not zero and params[{i}] did not move")
     for i, grads_i in enumerate(history):
         if len(grads_i) == case["steps"]:          # never skipped: nothing to compare with
             continue
         alone, alone_state = [start[i].clone()], {}
-        for step, g in enumerate(grads_i):
-            _step(fn, task, alone, [g], alone_state, _hyper(case, task), step, check_grads=False)
+        for step, g in grads_i:          # each with the learning rate of the step it was given at
+            _step(fn, task, alone, [g], alone_state, _hyper(case, task, step), step, check_grads=False)
         assert_close(params[i], alone[0], **_tolerance(alone[0].dtype, alone[0]),
                      what=f"params[{i}] after the {case['steps']} steps (compared with params[{i}] stepped alone "
                           f"with its {len(grads_i)} gradients, by your own function)")
@@ -217,8 +226,9 @@ def _matches(fn, task: str, examples: list, max_examples: int = 25):
         except CheckFailed as e:
             raise CheckFailed(f"{e.message}\nthe scenario was:\n{_shown(case, task)}") from None
     return check_property(
-        f"after each of k steps (1 to 8), random hyper-parameters, several parameters of random shapes "
-        f"in float32 and float64 (some gradients all zero): the parameters equal "
+        f"after each of k steps (1 to 8), random hyper-parameters (the learning rate constant or changed "
+        f"between calls), several parameters of random shapes in float32 and float64 (some gradients all "
+        f"zero): the parameters equal "
         f"torch.optim.{oracles.CLASSES[task]}'s; the gradients are left unchanged",
         S.step_cases(task), same_as_torch, max_examples=max_examples, examples=examples)
 
@@ -257,11 +267,12 @@ def _none_grads(fn, task: str, examples: list, max_examples: int = 15):
 
 
 def _case(hyper: dict, shapes=((3,), (2, 2)), dtypes=("float64", "float32"), steps: int = 4, seed: int = 0,
-          none_at: list | None = None, grad_scale: float = 1.0) -> dict:
+          none_at: list | None = None, grad_scale: float = 1.0, lr_gamma: float = 1.0) -> dict:
     """A pinned example; ``none_at``: (parameter, step) pairs at which that gradient is None;
-    ``grad_scale``: the gradients are U[-grad_scale, grad_scale)."""
+    ``grad_scale``: the gradients are U[-grad_scale, grad_scale); ``lr_gamma``: the learning rate of
+    step s (from 1) is lr * lr_gamma ** (s - 1)."""
     case = {"shapes": [tuple(s) for s in shapes], "dtypes": list(dtypes), "steps": steps, "seed": seed,
-            "grad_scale": grad_scale}
+            "grad_scale": grad_scale, "lr_gamma": lr_gamma}
     if none_at:
         case["none_at"] = list(none_at)
     return {**case, **hyper}
@@ -284,7 +295,8 @@ def sgd_step_matches_torch(sgd_step):
         _case(dict(_SGD, momentum=0.9, dampening=0.5), steps=3),                       # no dampening at step 1
         _case(dict(_SGD, momentum=0.8, nesterov=True, weight_decay=0.1), steps=4, seed=3),
         _case(dict(_SGD, momentum=0.5, dampening=0.3, weight_decay=0.2), shapes=((), (2, 3, 2)), steps=6),
-        _case(dict(_SGD, momentum=0.9), steps=3, grad_scale=4.0)])                # |g| > 1
+        _case(dict(_SGD, momentum=0.9), steps=3, grad_scale=4.0),                 # |g| > 1
+        _case(dict(_SGD, momentum=0.9, nesterov=True), steps=4, lr_gamma=0.6)])   # a decaying lr
     yield _in_place(sgd_step, "sgd_step", [_case(dict(_SGD, momentum=0.9), steps=3)])
 
 
@@ -309,7 +321,8 @@ def adagrad_step_matches_torch(adagrad_step):
         _case(dict(_ADAGRAD, lr_decay=0.5), steps=4),
         _case(dict(_ADAGRAD, initial_accumulator_value=0.5, eps=0.5), steps=2),
         _case(dict(_ADAGRAD, weight_decay=0.2, lr_decay=0.1, eps=1e-3), steps=5, seed=4),
-        _case(dict(_ADAGRAD, eps=1e-3), steps=3, grad_scale=4.0)])
+        _case(dict(_ADAGRAD, eps=1e-3), steps=3, grad_scale=4.0),
+        _case(dict(_ADAGRAD, lr_decay=0.5), steps=4, lr_gamma=1.3)])
     yield _in_place(adagrad_step, "adagrad_step", [_case(dict(_ADAGRAD), steps=2)])
 
 
@@ -332,7 +345,8 @@ def adadelta_step_matches_torch(adadelta_step):
         _case(dict(_ADADELTA), steps=1),
         _case(dict(_ADADELTA, eps=0.05, rho=0.7), steps=3),
         _case(dict(_ADADELTA, lr=0.5, weight_decay=0.2, eps=1e-3), steps=6, seed=5),
-        _case(dict(_ADADELTA, eps=1e-3), steps=3, grad_scale=4.0)])
+        _case(dict(_ADADELTA, eps=1e-3), steps=3, grad_scale=4.0),
+        _case(dict(_ADADELTA, eps=0.05), steps=4, lr_gamma=0.6)])
     yield _in_place(adadelta_step, "adadelta_step", [_case(dict(_ADADELTA), steps=2)])
 
 
@@ -357,7 +371,8 @@ def rmsprop_step_matches_torch(rmsprop_step):
         _case(dict(_RMSPROP, centered=True, alpha=0.7), steps=3),
         _case(dict(_RMSPROP, momentum=0.9, eps=0.05), steps=2),
         _case(dict(_RMSPROP, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-3), steps=6, seed=6),
-        _case(dict(_RMSPROP, centered=True, alpha=0.5, eps=1e-3), steps=3, grad_scale=4.0)])
+        _case(dict(_RMSPROP, centered=True, alpha=0.5, eps=1e-3), steps=3, grad_scale=4.0),
+        _case(dict(_RMSPROP, momentum=0.9, eps=0.05), steps=4, lr_gamma=1.3)])
     yield _in_place(rmsprop_step, "rmsprop_step", [_case(dict(_RMSPROP, momentum=0.9), steps=2)])
 
 
@@ -382,7 +397,8 @@ def adam_step_matches_torch(adam_step):
         _case(dict(_ADAM, eps=0.5), steps=2),
         _case(dict(_ADAM, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7),
         _case(dict(_ADAM, weight_decay=0.3, betas=(0.8, 0.9), eps=1e-3), steps=4, seed=8),
-        _case(dict(_ADAM, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0)])
+        _case(dict(_ADAM, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0),
+        _case(dict(_ADAM, betas=(0.5, 0.6), amsgrad=True), steps=4, lr_gamma=0.6)])
     yield _in_place(adam_step, "adam_step", [_case(dict(_ADAM), steps=3)])
 
 
@@ -404,7 +420,8 @@ def adamw_step_matches_torch(adamw_step):
         _case(dict(_ADAMW, lr=0.1, weight_decay=1.0, betas=(0.5, 0.6)), steps=3),
         _case(dict(_ADAMW, eps=0.5, weight_decay=0.0), steps=2),
         _case(dict(_ADAMW, amsgrad=True, betas=(0.5, 0.6)), steps=6, seed=7),
-        _case(dict(_ADAMW, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0)])
+        _case(dict(_ADAMW, betas=(0.5, 0.6), eps=0.05), steps=3, grad_scale=4.0),
+        _case(dict(_ADAMW, lr=0.1, betas=(0.5, 0.6)), steps=4, lr_gamma=1.3)])
     yield _in_place(adamw_step, "adamw_step", [_case(dict(_ADAMW), steps=3)])
 
 

@@ -79,13 +79,17 @@ HYPER = {"sgd_step": sgd_hyper(), "adagrad_step": adagrad_hyper(), "adadelta_ste
 @st.composite
 def step_cases(draw, task: str, none_rate: float = 0.0):
     """k steps (1 to 8) on 1 to 3 parameters of random shapes (0 to 3 dims) and dtypes; the gradients
-    of each step are made from the seed: some are all zero, and with ``none_rate`` > 0 some are None."""
+    of each step are made from the seed: some are all zero, and with ``none_rate`` > 0 some are None;
+    the learning rate may change from step to step (``lr_gamma``)."""
     n = draw(st.integers(1, 3))
     shapes = [tuple(draw(st.lists(st.integers(1, 4), min_size=0, max_size=3))) for _ in range(n)]
     case = {"shapes": shapes, "dtypes": [draw(st.sampled_from(NORM_DTYPES)) for _ in range(n)],
             "steps": draw(st.integers(1, 8)), "seed": draw(seeds),
             # the gradients are U[-s, s): small, typical, and larger than 1 (clipping shows)
-            "grad_scale": draw(st.sampled_from([1.0, 0.1, 4.0]))}
+            "grad_scale": draw(st.sampled_from([1.0, 0.1, 4.0])),
+            # the learning rate of step s (1-based) is lr * lr_gamma ** (s - 1): constant, or changed
+            # between calls as a scheduler changes it (decay or warm-up)
+            "lr_gamma": draw(st.sampled_from([1.0, 0.6, 1.3]))}
     if none_rate:
         case["none_rate"] = none_rate
     case.update(draw(HYPER[task]))        # the hyper-parameters, flat: the case prints as one list

@@ -168,6 +168,35 @@ MUTANTS += [
            why="amsgrad keeps the last second moment instead of the running maximum of all of them"),
 ]
 
+# ---------------------------------------------------------------- state that holds a hyper-parameter: the same steps
+# while it is constant, other ones once a scheduler changes lr between calls (lr_gamma in the cases)
+MUTANTS += [
+    Mutant("sgd_step_lr_in_the_buffer", "sgd_step",
+           (('s["momentum_buffer"] = d_p.clone()', 's["momentum_buffer"] = lr * d_p'),
+            ('s["momentum_buffer"] = momentum * s["momentum_buffer"] + (1 - dampening) * d_p',
+             's["momentum_buffer"] = momentum * s["momentum_buffer"] + (1 - dampening) * lr * d_p'),
+            ("d_p = d_p + momentum * buf if nesterov else buf", "d_p = lr * d_p + momentum * buf if nesterov else buf"),
+            ("p.sub_(lr * d_p)", "p.sub_(d_p if momentum != 0 else lr * d_p)")),
+           breaks=(M("sgd_step"),), keeps=(N("sgd_step"),),
+           why="the textbook form of momentum (Sutskever et al.): b = mu * b + lr * g, w -= b; torch's keeps lr "
+               "out of the buffer, and the two part once the learning rate changes"),
+    Mutant("rmsprop_step_lr_in_the_momentum_buffer", "rmsprop_step",
+           (('s["momentum_buffer"] = momentum * s["momentum_buffer"] + g / avg\n                p.sub_(lr * s["momentum_buffer"])',
+             's["momentum_buffer"] = momentum * s["momentum_buffer"] + lr * g / avg\n                p.sub_(s["momentum_buffer"])'),),
+           breaks=(M("rmsprop_step"),), keeps=(N("rmsprop_step"),),
+           why="folds lr into the momentum buffer (TensorFlow's RMSprop does): right only while lr is constant"),
+    Mutant("adam_step_lr_kept_from_the_first_step", "adam_step",
+           (('                s["step"] = 0\n', '                s["step"] = 0\n                s["lr"] = lr\n'),
+            ("p.sub_(lr * m_hat / (v_hat.sqrt() + eps))", 'p.sub_(s["lr"] * m_hat / (v_hat.sqrt() + eps))')),
+           breaks=(M("adam_step"),), keeps=(N("adam_step"),),
+           why="keeps the learning rate of the first step in state: a scheduler's later rates are ignored"),
+    Mutant("adagrad_step_lr_kept_from_the_first_step", "adagrad_step",
+           (('clr = lr / (1 + (s["step"] - 1) * lr_decay)',
+             'clr = s.setdefault("lr", lr) / (1 + (s["step"] - 1) * lr_decay)'),),
+           breaks=(M("adagrad_step"),), keeps=(N("adagrad_step"),),
+           why="keeps the learning rate of the first step in state: a scheduler's later rates are ignored"),
+]
+
 # the library itself, however it is reached: refused, so every aspect of the task is lost
 MUTANTS += [
     Mutant("sgd_step_calls_torch_functional", "sgd_step",

@@ -15,7 +15,11 @@ class TorchOptimizer:
         self.params = [p.detach().clone().requires_grad_(True) for p in params]
         self.optimizer = getattr(torch.optim, CLASSES[task])(self.params, foreach=False, **hyper)
 
-    def step(self, grads: list[torch.Tensor | None]) -> list[torch.Tensor]:
+    def step(self, grads: list[torch.Tensor | None], lr: float | None = None) -> list[torch.Tensor]:
+        """One step; ``lr``, if given, is set first (as a scheduler sets it between steps)."""
+        if lr is not None:
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
         for p, g in zip(self.params, grads):
             p.grad = None if g is None else g.detach().clone()
         self.optimizer.step()
