@@ -428,6 +428,8 @@ class Remote:
         if isinstance(outcome.value, torch_tensor()) and type(reply.get("graph")) is int:
             keys = {id(t): str(i) for i, t in enumerate(args) if isinstance(t, torch_tensor())}
             keys.update({id(t): str(k) for k, t in kwargs.items() if isinstance(t, torch_tensor())})
+            keys.update({id(t): f"{k}[{i}]" for k, v in [*enumerate(args), *kwargs.items()] if type(v) in (list, tuple)
+                         for i, t in enumerate(v) if isinstance(t, torch_tensor())})
             _graphs[id(outcome.value)] = (self, reply["graph"], keys)
             weakref.finalize(outcome.value, _graphs.pop, id(outcome.value), None)
         return outcome

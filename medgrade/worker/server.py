@@ -169,6 +169,7 @@ class Worker:
         value = outcome.value
         if isinstance(value, torch.Tensor) and value.grad_fn is not None:
             leaves = {str(k): t for k, t in after.items() if t.requires_grad}
+            leaves.update({k: t for k, t in _listed_tensors(args, kwargs).items() if t.requires_grad})
             body["graph"] = self.keep((value, leaves, forbid, request.get("forbid_ops")))
         self.reply(body, {"value": outcome.value if outcome.raised is None else None,
                           "changed": {str(k): v for k, v in changed.items()}})
@@ -362,6 +363,13 @@ def _tensors(args, kwargs) -> dict:
                 if isinstance(t, torch.Tensor):
                     found[f"{key}:{name}"] = t.detach()
     return found
+
+
+def _listed_tensors(args, kwargs) -> dict:
+    """The tensors inside list and tuple arguments (a list of parameters), keyed "position[index]":
+    the gradients of a returned tensor can be asked with respect to them too."""
+    return {f"{key}[{i}]": t for key, value in [*enumerate(args), *kwargs.items()] if type(value) in (list, tuple)
+            for i, t in enumerate(value) if isinstance(t, torch.Tensor)}
 
 
 def _containers(args, kwargs) -> dict:

@@ -198,19 +198,27 @@ def l2_penalty_matches_weight_decay(l2_penalty):
         tol = 16 * _EPS[dtype]
         assert_close(got, expected.to(dtype), rtol=tol, atol=tol, what="the penalty")
 
-    @showing(lambda case: {"params": _params(case)[0], "weight_decay": case["weight_decay"]})
+    def _given(case):
+        """One tensor (the iterable is its rows) when the case has one shape, else the list of them."""
+        params = _params(case)
+        return params[0] if len(params) == 1 else params
+
+    @showing(lambda case: {"params": _given(case), "weight_decay": case["weight_decay"]})
     def gradient(case):
-        # one tensor as the iterable (its rows): the gradient w.r.t. it is read where the call ran
-        w, lam = _params(case)[0], case["weight_decay"]
-        got = _penalty_call(l2_penalty, w, lam)
-        expect_tensor(got, what="the penalty", shape=(), dtype=w.dtype)
-        (g,) = gradients(got, [w], torch.ones((), dtype=w.dtype))
-        if g is None:
-            raise CheckFailed("the penalty does not depend on the weights (no gradient): keep it "
-                              "differentiable (no .item(), .detach(), .data or torch.tensor(...))")
-        tol = 16 * _EPS[w.dtype]
-        assert_close(g, lam * w.detach(), rtol=tol, atol=tol,
-                     what="the gradient of the penalty (λ·w for the (λ/2)·||w||² convention)")
+        # the gradient w.r.t. every tensor, read where the call ran
+        given, lam = _given(case), case["weight_decay"]
+        leaves = [given] if isinstance(given, torch.Tensor) else given
+        got = _penalty_call(l2_penalty, given, lam)
+        expect_tensor(got, what="the penalty", shape=(), dtype=leaves[0].dtype)
+        grads = gradients(got, leaves, torch.ones((), dtype=leaves[0].dtype))
+        tol = 16 * _EPS[leaves[0].dtype]
+        for i, (w, g) in enumerate(zip(leaves, grads)):
+            name = "the weights" if len(leaves) == 1 else f"params[{i}]"
+            if g is None:
+                raise CheckFailed(f"the penalty does not depend on {name} (no gradient): keep it "
+                                  f"differentiable (no .item(), .detach(), .data or torch.tensor(...))")
+            assert_close(g, lam * w.detach(), rtol=tol, atol=tol,
+                         what=f"the gradient of the penalty w.r.t. {name} (λ·w for the (λ/2)·||w||² convention)")
 
     def sgd_equivalence(case):
         g = torch.Generator().manual_seed(case["seed"])
@@ -241,10 +249,11 @@ def l2_penalty_matches_weight_decay(l2_penalty):
                   {"shapes": [(2, 3), (), (4, 1, 2)], "dtype": "float32", "weight_decay": 0.01, "seed": 1},
                   {"shapes": [(2,)], "dtype": "float64", "weight_decay": 0.0, "seed": 2}])
     yield check_property(
-        "differentiable, with gradient λ·w",
+        "differentiable, with gradient λ·w w.r.t. each tensor (one tensor, or a list of 2-4)",
         S.penalty_cases(min_dims=1), gradient, max_examples=15,
         examples=[{"shapes": [(3,)], "dtype": "float64", "weight_decay": 0.1, "seed": 0},
-                  {"shapes": [(2, 3)], "dtype": "float32", "weight_decay": 0.5, "seed": 1}])
+                  {"shapes": [(2, 3)], "dtype": "float32", "weight_decay": 0.5, "seed": 1},
+                  {"shapes": [(2,), (3, 2), (1,)], "dtype": "float64", "weight_decay": 0.1, "seed": 2}])
     yield check_property(
         "k SGD steps (momentum, Nesterov) on loss + penalty equal torch.optim.SGD(weight_decay=λ) on the loss",
         S.sgd_cases(), sgd_equivalence, max_examples=15,
