@@ -273,10 +273,15 @@ def _sampler_code(code) -> bool:
 def shard_watch(shard_indices, *args, **kwargs):
     """Calls the student's ``shard_indices``; returns (its value, whether any Python code of
     torch's DistributedSampler module ran meanwhile, however it was reached: a method kept
-    from before the call, a reloaded or re-executed copy of the module, a thread; whether the
-    call left torch's global random state changed)."""
+    from before the call, a reloaded or re-executed copy of the module, a thread; the global
+    random states the call left changed, a list of "torch", "numpy" (NumPy's legacy global
+    generator) and "random" (Python's module))."""
+    import pickle
+    import random
     import sys
     import threading
+
+    import numpy as np
     seen = []
 
     def profile(frame, event, arg):
@@ -284,7 +289,7 @@ def shard_watch(shard_indices, *args, **kwargs):
             seen.append(True)
 
     before, before_threads = sys.getprofile(), threading.getprofile()
-    rng = torch.get_rng_state()
+    rng, np_rng, py_rng = torch.get_rng_state(), pickle.dumps(np.random.get_state()), random.getstate()
     sys.setprofile(profile)
     threading.setprofile(profile)
     try:
@@ -293,7 +298,10 @@ def shard_watch(shard_indices, *args, **kwargs):
         intact = sys.getprofile() is profile
         sys.setprofile(before)
         threading.setprofile(before_threads)
-    return value, bool(seen) or not intact, not torch.equal(rng, torch.get_rng_state())
+    changed = [name for name, same in (("torch", torch.equal(rng, torch.get_rng_state())),
+                                       ("numpy", np_rng == pickle.dumps(np.random.get_state())),
+                                       ("random", py_rng == random.getstate())) if not same]
+    return value, bool(seen) or not intact, changed
 
 # the dtype a probe network saw, as a number (a buffer cannot hold a dtype)
 AMP_DTYPE_CODES = {torch.float32: 32, torch.bfloat16: 16, torch.float16: 15, torch.float64: 64}

@@ -270,8 +270,8 @@ def _random_call(random_search, f, bounds, budget, seed, name="random_search"):
     return _search_result(got, budget, len(bounds), name)
 
 
-# calls the student's function in its worker; returns (value, whether DistributedSampler's code ran, whether
-# torch's global random state changed)
+# calls the student's function in its worker; returns (value, whether DistributedSampler's code ran, the
+# global random states it changed: "torch", "numpy", "random")
 _RNG_WATCH = "medgrade.worker.probes:shard_watch"
 
 
@@ -318,8 +318,11 @@ def random_search_contract(random_search):
         advanced, _used, changed = call(around(random_search, _RNG_WATCH), _objective(case),
                                         [tuple(b) for b in bounds], _UNIFORM_N, g)
         if changed:
-            raise CheckFailed("random_search changed torch's global random state (torch.manual_seed, or a draw "
-                              "without generator=): draw every number from `generator`")
+            names = {"torch": "torch's global random state (torch.manual_seed, or a draw without generator=)",
+                     "numpy": "NumPy's global random state (np.random.seed or np.random.rand, ...)",
+                     "random": "Python's random module's state (random.seed, random.random, ...)"}
+            raise CheckFailed(f"random_search changed {' and '.join(names[n] for n in changed)}: draw every "
+                              f"number from `generator`, and leave the program's global random states alone")
         advanced = _search_result(advanced, _UNIFORM_N, len(bounds), "random_search")[0]
         if torch.equal(advanced, xs):
             raise CheckFailed("a generator seeded the same but already drawn from gave the same points as a fresh "
@@ -334,7 +337,7 @@ def random_search_contract(random_search):
                   {"bounds": [(0.5, 3.0), (-1.0, 0.0), (1e-4, 1.0001)], "k": 3, "budget": 27, "axis": 1, "seed": 2}])
     yield check_once(f"{_UNIFORM_N} points are uniform over the box (chi-square over a 4 x 4 grid of cells); "
                      "a generator already drawn from gives other points than a fresh one of the same seed, and "
-                     "torch's global random state is left unchanged", uniform)
+                     "no global random state (torch's, NumPy's, Python's) is used or changed", uniform)
 
 
 # 3 dimensions, budget 64: the grid tries k = 4 values of the important axis, random search 64.

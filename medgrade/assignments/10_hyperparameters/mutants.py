@@ -197,6 +197,21 @@ MUTANTS = [
            breaks=(RANDOM,), keeps=(BEATS,),
            why="seeds torch's global random state from the generator and draws from it: reproducible, but it "
                "changes the global random state the rest of the training relies on"),
+    Mutant("random_search_seeds_numpy_global_state", "random_search",
+           (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
+             "np.random.seed(int(torch.randint(0, 2 ** 31, (1,), generator=generator)))\n"
+             "    u = torch.from_numpy(np.random.rand(budget, len(bounds)))"),),
+           breaks=(RANDOM,), keeps=(BEATS,),
+           why="seeds NumPy's global generator from the generator and draws from it: reproducible, but the "
+               "program's NumPy random state (data shuffling, augmentation) is changed behind its back"),
+    Mutant("random_search_seeds_python_random", "random_search",
+           (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
+             "import random\n"
+             "    random.seed(int(torch.randint(0, 2 ** 31, (1,), generator=generator)))\n"
+             "    u = torch.tensor([[random.random() for _ in bounds] for _ in range(budget)], dtype=torch.float64)"),),
+           breaks=(RANDOM,), keeps=(BEATS,),
+           why="seeds Python's random module from the generator and draws from it: the module's state, which "
+               "other code relies on, is changed"),
     Mutant("random_search_normal_draws", "random_search",
            (("u = torch.rand(budget, len(bounds), generator=generator, dtype=torch.float64)",
              "u = (0.5 + 0.2 * torch.randn(budget, len(bounds), generator=generator, dtype=torch.float64)).clamp(0, 1)"),),
