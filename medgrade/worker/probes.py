@@ -417,3 +417,76 @@ def fp32_step(model, optimizer, x, y, scaler=None) -> float:
         return loss.item()
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
+# ---------------------------------------------------------------- 12_segmentation_metrics: MONAI refused
+# The tasks are MONAI's metrics and SciPy's directed_hausdorff. MONAI takes seconds to import, so
+# a worker does not import it to refuse it: during the call a fresh import of it fails, and where
+# the answer cell imported it already, every function and class of monai.metrics is a tripwire.
+
+import importlib.abc as _abc  # noqa: E402
+import sys as _sys  # noqa: E402
+import types as _types  # noqa: E402
+
+_REFUSED_PACKAGE = "monai"
+
+
+class _Refused(RuntimeError):
+    pass
+
+
+class _NoFreshImport(_abc.MetaPathFinder):
+    def __init__(self, tripped: list):
+        self.tripped = tripped
+
+    def find_spec(self, name, path=None, target=None):
+        if name == _REFUSED_PACKAGE or name.startswith(_REFUSED_PACKAGE + "."):
+            self.tripped.append(name)
+            raise ImportError(f"{name} may not be used in this exercise")
+        return None
+
+
+def _tripwire(label: str, tripped: list):
+    def refuse(*args, **kwargs):
+        tripped.append(label)
+        raise _Refused(f"{label} may not be used in this exercise")
+    return refuse
+
+
+def without_segmentation_libraries(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with MONAI and SciPy's ``directed_hausdorff`` refused: a fresh
+    ``import monai...`` fails; where MONAI is loaded already, every function and class that
+    ``monai.metrics`` and its modules define or import from MONAI is replaced by a tripwire (so a
+    metric bound to a name before the call still reaches one); ``directed_hausdorff`` and the
+    compiled module it calls are tripwires too. Raises after the call when anything was reached,
+    whatever the function did with the exception."""
+    tripped: list = []
+    saved = []
+    finder = _NoFreshImport(tripped)
+    _sys.meta_path.insert(0, finder)
+    try:
+        for name, module in list(_sys.modules.items()):
+            if module is None or not (name == "monai.metrics" or name.startswith("monai.metrics.")):
+                continue
+            for attr, value in list(vars(module).items()):
+                if attr.startswith("__") or not callable(value):
+                    continue
+                if not str(getattr(value, "__module__", "") or "").startswith(_REFUSED_PACKAGE):
+                    continue
+                saved.append((module, attr, value))
+                setattr(module, attr, _tripwire(f"{getattr(value, '__module__', name)}.{attr}", tripped))
+        import scipy.spatial.distance as distance       # loaded here, so that no import in the call escapes
+        wire = _tripwire("scipy.spatial.distance.directed_hausdorff", tripped)
+        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", _types.SimpleNamespace(directed_hausdorff=wire))):
+            saved.append((distance, attr, getattr(distance, attr)))
+            setattr(distance, attr, value)
+        value = fn(*args, **kwargs)
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+        if finder in _sys.meta_path:
+            _sys.meta_path.remove(finder)
+    if tripped:
+        raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write it yourself "
+                       "(torch, NumPy and SciPy's distance transforms and morphology are fine)")
+    return value
