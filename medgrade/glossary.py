@@ -91,6 +91,9 @@ TERMS: tuple[Term, ...] = (
     Term("gated recurrent unit (GRU)", "門控循環單元"),
     Term("self-attention; multi-head attention", "自注意力；多頭注意力", ("自我注意力",)),
     Term("positional encoding", "位置編碼"),
+    # segmentation
+    Term("segmentation; image segmentation", "分割；影像分割", ("切割",)),
+    Term("pixel spacing (a pixel's size in mm)", "像素間距"),
     # detection
     Term("intersection over union (IoU); generalized IoU", "交並比；廣義交並比"),
     Term("non-maximum suppression (NMS)", "非極大值抑制"),
