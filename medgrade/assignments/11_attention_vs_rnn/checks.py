@@ -536,7 +536,9 @@ def scaled_dot_product_attention_equivariant(scaled_dot_product_attention):
 
 
 SPEED_SHAPE = (2, 1000, 32)
-SPEED_THRESHOLDS = {"cpu": 6.0, "cuda": 8.0}
+# measured through the isolated workers on a loaded 2-core CPU: the solution and two honest variants 1.7-2.8x,
+# a loop over the queries 25-33x; the CUDA threshold is the same number, not yet measured on a GPU
+SPEED_THRESHOLDS = {"cpu": 8.0, "cuda": 8.0}
 
 
 def _speed_inputs(seed, device):
