@@ -94,6 +94,8 @@ TERMS: tuple[Term, ...] = (
     # segmentation
     Term("segmentation; image segmentation", "分割；影像分割", ("切割",)),
     Term("pixel spacing (a pixel's size in mm)", "像素間距"),
+    Term("semantic segmentation; instance segmentation", "語義分割；實例分割", ("語意分割",)),
+    Term("encoder; decoder", "編碼器；解碼器"),
     # detection
     Term("intersection over union (IoU); generalized IoU", "交並比；廣義交並比"),
     Term("non-maximum suppression (NMS)", "非極大值抑制"),
