@@ -236,6 +236,8 @@ def _mask_shape(case):
         return lead + (L, S_)
     if case["mask_shape"] == "ones" and lead:
         return (1,) * len(lead) + (L, S_)
+    if case["mask_shape"] == "keys":
+        return lead + (1, S_)
     return (L, S_)
 
 
@@ -271,7 +273,7 @@ def _attention_tolerance(q, k, v, kwargs) -> dict:
     weighted sum of S values."""
     eps = torch.finfo(q.dtype).eps
     E, S_ = q.shape[-1], k.shape[-2]
-    scale = kwargs.get("scale") or 1.0 / math.sqrt(E)
+    scale = kwargs["scale"] if kwargs.get("scale") is not None else 1.0 / math.sqrt(E)
     if S_ == 0 or q.shape[-2] == 0:
         return dict(rtol=0.0, atol=eps)
     sums = (q.double().abs() @ k.double().abs().transpose(-2, -1)).max().item() * scale
@@ -299,6 +301,8 @@ def _sdpa_examples():
             {**base, "mask": "causal", "L": 5, "S": 3, "seed": 5},                         # L > S
             {**base, "mask": "causal", "L": 2, "S": 6, "seed": 6},                         # L < S
             {**base, "scale": 0.3, "E": 8, "Ev": 3, "seed": 7},
+            {**base, "scale": 0.0, "seed": 9},                                             # every key alike
+            {**base, "mask": "bool", "lead": (3,), "mask_shape": "keys", "seed": 10},      # a mask of keys
             {**base, "mask": "float", "mask_shape": "full", "lead": (1, 2), "scale": 2.5, "seed": 8}]
 
 
@@ -475,24 +479,27 @@ def _large_logits(case):
 def scaled_dot_product_attention_stable(scaled_dot_product_attention):
     """Scores of 1e3 to 1e4 (float32 and float64) give finite outputs equal to torch's: no overflow, no 0 / 0."""
 
-    @showing(lambda case: dict(zip("qkv", _large_logits(case))),
+    @showing(lambda case: {**dict(zip("qkv", _large_logits(case))),
+                           **_attention_kwargs({**case, "mask_shape": "LS"}, torch.float64)},
              note=lambda case: "the scores q k^T / sqrt(E) lie between 1e3 and 1e4, spread by about 1 within a row")
     def finite_and_right(case):
         q, k, v = _large_logits(case)
-        got = _call(scaled_dot_product_attention, q, k, v)
+        kwargs = _attention_kwargs({**case, "mask_shape": "LS"}, q.dtype)
+        got = _call(scaled_dot_product_attention, q, k, v, **kwargs)
         expect_tensor(got, what="the attention output", shape=q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
         if not bool(torch.isfinite(got).all()):
             raise CheckFailed("the output holds NaN or inf: exp of a score of 1e3 overflows; subtract each "
                               "row's maximum first")
-        assert_close(got, oracles.attention(q, k, v).to(q.dtype), **_attention_tolerance(q, k, v, {}),
-                     what="the attention output")
+        want = oracles.attention(q, k, v, kwargs.get("attn_mask"), kwargs.get("is_causal", False))
+        assert_close(got, want.to(q.dtype), **_attention_tolerance(q, k, v, kwargs), what="the attention output")
 
-    base = {"lead": (), "L": 4, "S": 5, "E": 4, "Ev": 2, "dtype": "float32", "seed": 1}
+    base = {"lead": (), "L": 4, "S": 5, "E": 4, "Ev": 2, "mask": "none", "dtype": "float32", "seed": 1}
     yield check_property(
         "finite and equal to torch's when the scores are 1e3 to 1e4 (differences of order 1 within a row), "
-        "float32 and float64",
+        "without a mask, with a boolean mask and causal, float32 and float64",
         S.large_logit_cases(), finite_and_right, max_examples=25,
-        examples=[base, {**base, "dtype": "float64", "seed": 2}, {**base, "lead": (2,), "L": 1, "S": 2, "seed": 3}])
+        examples=[base, {**base, "dtype": "float64", "seed": 2}, {**base, "lead": (2,), "L": 1, "S": 2, "seed": 3},
+                  {**base, "mask": "bool", "seed": 4}, {**base, "mask": "causal", "dtype": "float64", "seed": 5}])
 
 
 def _permuted(case):

@@ -24,8 +24,9 @@ def sequence_cases(draw):
 
 
 MASKS = ("none", "bool", "float", "causal")
-# how a mask of shape (..., L, S) is given: just (L, S), with every leading dimension, or with ones in them
-MASK_SHAPES = ("LS", "full", "ones")
+# how a mask of shape (..., L, S) is given: just (L, S), with every leading dimension, with ones in them, or
+# one row for every query ((..., 1, S): a mask of keys)
+MASK_SHAPES = ("LS", "full", "ones", "keys")
 
 
 @st.composite
@@ -38,7 +39,7 @@ def attention_cases(draw, masks=MASKS, dtypes=NORM_DTYPES, max_len: int = 7):
     return {"lead": lead, "L": draw(st.integers(1, max_len)), "S": draw(st.integers(1, max_len)),
             "E": draw(st.integers(1, 8)), "Ev": draw(st.integers(1, 6)), "mask": mask,
             "mask_shape": draw(st.sampled_from(MASK_SHAPES)) if mask in ("bool", "float") else "LS",
-            "scale": draw(st.one_of(st.none(), st.sampled_from([0.05, 0.3, 1.0, 2.5]))),
+            "scale": draw(st.one_of(st.none(), st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5]))),
             "dtype": draw(st.sampled_from(dtypes)), "seed": draw(seeds)}
 
 
@@ -68,8 +69,9 @@ def causal_cases(draw):
 
 @st.composite
 def large_logit_cases(draw):
-    """Scores of 1e3 to 1e4 whose differences within a row are of order 1."""
+    """Scores of 1e3 to 1e4 whose differences within a row are of order 1; no mask, a boolean one, or causal."""
     return {"lead": tuple(draw(st.lists(st.integers(1, 2), min_size=0, max_size=1))),
+            "mask": draw(st.sampled_from(["none", "none", "bool", "causal"])),
             "L": draw(st.integers(1, 6)), "S": draw(st.integers(2, 6)), "E": draw(st.integers(2, 8)),
             "Ev": draw(st.integers(1, 4)), "dtype": draw(st.sampled_from(NORM_DTYPES)), "seed": draw(seeds)}
 
