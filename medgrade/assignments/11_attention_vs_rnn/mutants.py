@@ -240,6 +240,29 @@ MUTANTS = [
              "    return torch.stack(rows, dim=-2)\n"),),
            breaks=(SPEED,), keeps=(SDPA, EDGE, CAUSAL, STABLE, EQUIV),
            why="one query at a time: right, and 1,000 small steps"),
+    Mutant("scaled_dot_product_attention_loop_over_keys", "scaled_dot_product_attention",
+           ((_SDPA_BODY,
+             "    if is_causal:\n"
+             "        attn_mask = torch.ones(q.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device).tril()\n"
+             "    additive = attn_mask\n"
+             "    if attn_mask is not None and attn_mask.dtype == torch.bool:\n"
+             "        additive = torch.zeros(attn_mask.shape, dtype=q.dtype, device=q.device).masked_fill(~attn_mask, float(\"-inf\"))\n"
+             "    top = q.new_full(q.shape[:-1] + (1,), float(\"-inf\"))\n"
+             "    total = q.new_zeros(q.shape[:-1] + (1,))\n"
+             "    acc = q.new_zeros(q.shape[:-1] + (v.shape[-1],))\n"
+             "    for j in range(k.shape[-2]):\n"
+             "        s = (q @ k[..., j, :, None]) * scale\n"
+             "        if additive is not None:\n"
+             "            s = s + additive[..., j:j + 1]\n"
+             "        new_top = torch.maximum(top, s)\n"
+             "        safe = torch.where(torch.isinf(new_top), torch.zeros_like(new_top), new_top)\n"
+             "        fix, w = torch.exp(top - safe), torch.exp(s - safe)\n"
+             "        total = total * fix + w\n"
+             "        acc = acc * fix + w * v[..., j:j + 1, :]\n"
+             "        top = new_top\n"
+             "    return acc / torch.where(total > 0, total, torch.ones_like(total))\n"),),
+           breaks=(SPEED,), keeps=(SDPA,),
+           why="an online softmax over the keys, one key at a time (flash attention's recurrence, in Python)"),
     # honest alternatives
     Mutant("scaled_dot_product_attention_manual_softmax", "scaled_dot_product_attention",
            ((_SDPA_BODY,
