@@ -130,7 +130,7 @@ MUTANTS = [
            why="a pixel with a diagonal neighbour outside is boundary too (8-neighbourhood)"),
     Mutant("boundary_edge_inside", "mask_boundary",
            (("padded = F.pad(mask, (1, 1, 1, 1), value=False)", "padded = F.pad(mask, (1, 1, 1, 1), value=True)"),),
-           breaks=(MB,), keeps=(SD, HD, ASSD),
+           breaks=(MB,), keeps=(SD,),
            why="counts the pixels beyond the image's edge as inside the mask"),
     Mutant("boundary_outer", "mask_boundary",
            (("    return mask & ~interior\n",
