@@ -475,9 +475,11 @@ def without_segmentation_libraries(fn, *args, **kwargs):
                     continue
                 saved.append((module, attr, value))
                 setattr(module, attr, _tripwire(f"{getattr(value, '__module__', name)}.{attr}", tripped))
-        import scipy.spatial.distance as distance       # loaded here, so that no import in the call escapes
+        # loaded here, so that no import during the call escapes the tripwires
+        import scipy.spatial.distance as distance
         wire = _tripwire("scipy.spatial.distance.directed_hausdorff", tripped)
-        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", _types.SimpleNamespace(directed_hausdorff=wire))):
+        compiled = _types.SimpleNamespace(directed_hausdorff=wire)
+        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", compiled)):
             saved.append((distance, attr, getattr(distance, attr)))
             setattr(distance, attr, value)
         value = fn(*args, **kwargs)

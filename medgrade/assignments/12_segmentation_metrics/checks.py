@@ -49,6 +49,10 @@ def _art(mask: torch.Tensor) -> str:
     return f"bool mask {tuple(mask.shape)}:\n" + "\n".join("    " + r for r in rows)
 
 
+def _shown(value) -> str:
+    return _art(value) if isinstance(value, torch.Tensor) and value.dtype == torch.bool else describe(value)
+
+
 def _fail_with(inputs_of):
     """A failing property also prints the masks it used, drawn."""
     def decorate(prop):
@@ -56,8 +60,7 @@ def _fail_with(inputs_of):
             try:
                 prop(case)
             except CheckFailed as e:
-                shown = "\n".join(f"{name} = {_art(v) if isinstance(v, torch.Tensor) and v.dtype == torch.bool else describe(v)}"
-                                  for name, v in inputs_of(case).items())
+                shown = "\n".join(f"{name} = {_shown(v)}" for name, v in inputs_of(case).items())
                 raise CheckFailed(f"{e.message}\nthe inputs were:\n{shown}") from None
         return run
     return decorate
@@ -87,9 +90,9 @@ def _same_number(got: float, expected: float, what: str, rtol: float, atol: floa
     else:
         ok = math.isfinite(got) and abs(got - expected) <= atol + rtol * abs(expected)
     if not ok:
-        raise CheckFailed(f"{what}: expected {expected:.10g}, got {got:.10g}"
-                          + ("" if not (math.isfinite(got) and math.isfinite(expected))
-                             else f" (difference {abs(got - expected):.3g}, allowed {atol + rtol * abs(expected):.3g})"))
+        gap = ("" if not (math.isfinite(got) and math.isfinite(expected)) else
+               f" (difference {abs(got - expected):.3g}, allowed {atol + rtol * abs(expected):.3g})")
+        raise CheckFailed(f"{what}: expected {expected:.10g}, got {got:.10g}{gap}")
 
 
 # ---------------------------------------------------------------- confusion_counts
@@ -123,6 +126,8 @@ _LABEL_EXAMPLES = [
     _label_example((2, 7), 3, (1,), (0, 1, 2), 0, False, "uint8", 2),    # 1-D images
     _label_example((2, 3, 4, 2), 5, (0, 1, 4), (0, 1, 4), 95, False, "int32", 3),   # 3-D volumes
     _label_example((1, 1, 1), 2, (1,), (0,), 100, False),                # a single pixel, no agreement
+    _label_example((1, 16, 16), 2, (1,), (1,), 100, False, "uint8", 4),  # 256 pixels of one class, uint8
+    _label_example((2, 20, 20), 17, range(17), range(3, 17), 80, True, "uint8", 5),   # 17 classes: 17 * 17 > 255
 ]
 
 
@@ -148,7 +153,7 @@ def confusion_counts_correct(confusion_counts):
 
 @aspect(A, task="confusion_counts", points=1)
 def confusion_counts_contract(confusion_counts):
-    """confusion_counts returns int64 (B, C, 4), leaves its inputs alone and raises ValueError for labels out of range or mismatched shapes."""
+    """confusion_counts returns int64 (B, C, 4) and raises ValueError for bad labels and shapes."""
 
     @_fail_with(_label_shown)
     def dtype_and_shape(case):
@@ -226,7 +231,7 @@ def _overlap_examples(what):
 
 @aspect(A, task="overlap_metrics", points=2)
 def overlap_metrics_dice_jaccard(overlap_metrics):
-    """Dice and Jaccard per image and class equal MONAI's and set arithmetic; 1 when both are empty, 0 when one is."""
+    """Dice and Jaccard per image and class as MONAI and set arithmetic give them; 1 when both are empty."""
     keys = ("dice", "jaccard")
 
     @_fail_with(_label_shown)
@@ -269,7 +274,7 @@ def overlap_metrics_dice_jaccard(overlap_metrics):
 
 @aspect(A, task="overlap_metrics", points=2)
 def overlap_metrics_rates(overlap_metrics):
-    """Precision, recall and specificity per image and class equal MONAI's and set arithmetic; NaN exactly where undefined."""
+    """Precision, recall, specificity per image and class as MONAI gives them; NaN exactly where undefined."""
     keys = ("precision", "recall", "specificity")
 
     @_fail_with(_label_shown)
@@ -327,7 +332,7 @@ _MASK_EXAMPLES = [
 
 @aspect(A, task="mask_boundary", points=1)
 def mask_boundary_correct(mask_boundary):
-    """mask_boundary is the mask's pixels with a 4-neighbour outside it, the image's edge counting as outside (SciPy's erosion, MONAI's edges)."""
+    """mask_boundary: the pixels with a side neighbour outside the mask, the image's edge outside."""
 
     @_fail_with(_mask_shown)
     def same_as_erosion(desc):
@@ -362,11 +367,15 @@ def _pair_call(fn, a, b, *args, **kwargs):
     return got
 
 
+def _pair(shape, pred_parts, target_parts, spacing):
+    return ({"shape": shape, "parts": pred_parts}, {"shape": shape, "parts": target_parts}), spacing
+
+
 _PAIR_EXAMPLES = [
     (({"shape": (5, 5), "parts": [("pixel", 1, 1)]}, {"shape": (5, 5), "parts": [("pixel", 4, 3)]}), (1.0, 1.0)),
-    (({"shape": (6, 9), "parts": [("rect", 1, 1, 3, 3)]}, {"shape": (6, 9), "parts": [("rect", 1, 4, 4, 5)]}), (0.7, 5.0)),
-    (({"shape": (8, 8), "parts": [("disk", 4, 4, 3.0)]}, {"shape": (8, 8), "parts": [("disk", 0, 0, 2.0)]}), (2.0, 0.5)),
-    (({"shape": (4, 4), "parts": [("rect", 0, 0, 4, 4)]}, {"shape": (4, 4), "parts": [("rect", 1, 1, 2, 2)]}), (1.0, 3.0)),
+    _pair((6, 9), [("rect", 1, 1, 3, 3)], [("rect", 1, 4, 4, 5)], (0.7, 5.0)),
+    _pair((8, 8), [("disk", 4, 4, 3.0)], [("disk", 0, 0, 2.0)], (2.0, 0.5)),
+    _pair((4, 4), [("rect", 0, 0, 4, 4)], [("rect", 1, 1, 2, 2)], (1.0, 3.0)),
     (({"shape": (7, 7), "parts": [("rect", 0, 0, 7, 7), ("hole", 2, 2, 3, 3)]},
       {"shape": (7, 7), "parts": [("pixel", 3, 3)]}), (0.25, 0.143)),                  # a ring around a dot
 ]
@@ -377,7 +386,7 @@ _EMPTY_PAIRS = [(("both empty", _EMPTY, _EMPTY)), ("first empty", _EMPTY, _SOME)
 
 @aspect(A, task="surface_distances", points=2)
 def surface_distances_correct(surface_distances):
-    """surface_distances gives, per boundary pixel of a (row-major), the distance in physical units to b's boundary: SciPy's and MONAI's."""
+    """surface_distances: per boundary pixel of a, the distance in mm to b's boundary (SciPy, MONAI)."""
 
     @_fail_with(_pair_shown)
     def same_as_references(case):
@@ -451,7 +460,7 @@ def _shift_shown(case):
 
 @aspect(A, task="hausdorff_distance", points=2)
 def hausdorff_distance_correct(hausdorff_distance):
-    """hausdorff_distance (the maximum) equals SciPy's directed_hausdorff both ways and MONAI's; 0 / inf for empty masks; a metric, invariant to translation."""
+    """HD equals SciPy's and MONAI's; 0 / inf for empty masks; a metric, invariant to translation."""
 
     @_fail_with(_pair_shown)
     def same_as_references(case):
@@ -529,7 +538,7 @@ def _percentile_shown(case):
 
 @aspect(A, task="hausdorff_distance", points=2)
 def hausdorff_distance_percentile(hausdorff_distance):
-    """HD95 and any percentile: the larger of the two directed percentiles (linear interpolation), as MONAI computes it; inf for one empty mask; ValueError outside [0, 100]."""
+    """HD95 and any percentile: the larger directed percentile, as MONAI; inf for one empty mask."""
 
     @_fail_with(_percentile_shown)
     def same_as_references(case):
@@ -541,7 +550,8 @@ def hausdorff_distance_percentile(hausdorff_distance):
                      f"the {q:g}th-percentile Hausdorff distance", **tol)
         if q > 0:                   # MONAI reads percentile=0 as "no percentile" and returns the maximum
             _same_number(got, oracles.monai_hausdorff(pred, target, spacing, q),
-                         f"the {q:g}th-percentile Hausdorff distance (compared with MONAI's, float32)", 1e-5, tol["atol"])
+                         f"the {q:g}th-percentile Hausdorff distance (compared with MONAI's, float32)",
+                         1e-5, tol["atol"])
 
     yield check_property(
         "max(q-th percentile of the distances from pred's boundary to target's, q-th percentile of the "
@@ -574,7 +584,7 @@ def hausdorff_distance_percentile(hausdorff_distance):
 
 @aspect(A, task="average_surface_distance", points=2)
 def average_surface_distance_correct(average_surface_distance):
-    """average_surface_distance pools both boundaries' distances (ASSD), as MONAI's symmetric SurfaceDistanceMetric; 0 / inf for empty masks; symmetric, at most HD."""
+    """ASSD: both directions' distances pooled, as MONAI's symmetric one; 0 / inf for empty masks."""
 
     @_fail_with(_pair_shown)
     def same_as_references(case):
@@ -616,7 +626,7 @@ def _lesion_shown(desc):
 
 @aspect(A, task="misleading_pair", points=2)
 def misleading_pair_experiment(misleading_pair):
-    """misleading_pair returns two non-empty predictions of a small lesion that MSE ranks one way and Dice and HD95 the other."""
+    """misleading_pair: two predictions of a small lesion that MSE ranks against Dice and HD95."""
 
     @_fail_with(_lesion_shown)
     def misleads(desc):

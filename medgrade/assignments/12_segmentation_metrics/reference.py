@@ -47,7 +47,8 @@ def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
 def overlap_metrics(pred: torch.Tensor, target: torch.Tensor, num_classes: int) -> dict:
     """The notebook's conventions: Dice and Jaccard are 1 for a class absent from both maps;
     precision, recall and specificity are NaN where their denominator is 0."""
-    tp, fp, tn, fn = (x.astype(np.float64) for x in np.moveaxis(_np(confusion_counts(pred, target, num_classes)), -1, 0))
+    counts = _np(confusion_counts(pred, target, num_classes)).astype(np.float64)
+    tp, fp, tn, fn = np.moveaxis(counts, -1, 0)
     values = {"dice": _ratio(2 * tp, 2 * tp + fp + fn, 1.0), "jaccard": _ratio(tp, tp + fp + fn, 1.0),
               "precision": _ratio(tp, tp + fp, math.nan), "recall": _ratio(tp, tp + fn, math.nan),
               "specificity": _ratio(tn, tn + fp, math.nan)}
