@@ -198,13 +198,13 @@ def center_crop_contract(center_crop):
         # where the window was cut is center_crop_centred's business: here the gradient must land on the
         # window the function returned, wherever that is (x is a position code: its values say where)
         H, W = x.shape[-2:]
-        found = [(t, l) for t in range(H - h + 1) for l in range(W - w + 1)
-                 if torch.equal(got.detach(), x.detach()[..., t:t + h, l:l + w])]
+        found = [(top, left) for top in range(H - h + 1) for left in range(W - w + 1)
+                 if torch.equal(got.detach(), x.detach()[..., top:top + h, left:left + w])]
         if not found:
             raise CheckFailed(f"center_crop(x, height={h}, width={w}) is not a {h} x {w} window of x")
-        t, l = found[0]
+        top, left = found[0]
         expected = torch.zeros_like(x.detach())
-        expected[..., t:t + h, l:l + w] = upstream
+        expected[..., top:top + h, left:left + w] = upstream
         assert_close(grad, expected, rtol=0, atol=0, what="the gradient that reaches x (upstream on the window)")
 
     def refuses():
