@@ -85,6 +85,17 @@ TERMS: tuple[Term, ...] = (
     Term("confusion matrix", "混淆矩陣"),
     Term("sensitivity", "靈敏度", ("敏感度",)),
     Term("specificity", "特異度", ("特異性",)),
+    # sequences and attention
+    Term("recurrent neural network (RNN)", "循環神經網絡", ("遞歸神經網絡", "遞迴神經網絡")),
+    Term("long short-term memory (LSTM)", "長短期記憶網絡"),
+    Term("gated recurrent unit (GRU)", "門控循環單元"),
+    Term("self-attention; multi-head attention", "自注意力；多頭注意力", ("自我注意力",)),
+    Term("positional encoding", "位置編碼"),
+    # segmentation
+    Term("segmentation; image segmentation", "分割；影像分割", ("切割",)),
+    Term("pixel spacing (a pixel's size in mm)", "像素間距"),
+    Term("semantic segmentation; instance segmentation", "語義分割；實例分割", ("語意分割",)),
+    Term("encoder; decoder", "編碼器；解碼器"),
     # detection
     Term("intersection over union (IoU); generalized IoU", "交並比；廣義交並比"),
     Term("non-maximum suppression (NMS)", "非極大值抑制"),

@@ -140,3 +140,108 @@ def lesion_patches(n: int, malignant_fraction: float = 0.2, size: int = 32, seed
                                                                       size=(size, size))
         images[i, 0] = np.clip(image, 0, 1)
     return torch.from_numpy(images), torch.from_numpy(labels)
+
+
+# ---------------------------------------------------------------- 13_unet
+
+# optical densities per unit of stain (Ruifrok and Johnston's colour deconvolution vectors, normalized):
+# haematoxylin colours nuclei purple-blue, eosin colours cytoplasm and stroma pink
+_HAEMATOXYLIN = np.array([0.650, 0.704, 0.286])
+_EOSIN = np.array([0.072, 0.990, 0.105])
+
+
+def nuclei_tiles(n: int, size: int = 64, seed: int = 0, return_instances: bool = False):
+    """``n`` H&E-like pathology tiles with cell nuclei, and their masks, for segmentation.
+
+    Each tile is drawn by the Beer-Lambert law from two stains: eosin (pink) everywhere, with a smooth
+    fibrous texture and a few pale gaps, and haematoxylin (purple) in the nuclei. Nuclei are ellipses
+    with wobbly margins, 2.4 to 5.4 pixels in radius (whatever the tile's size), some of them in clusters
+    where they touch or overlap, with a coarse chromatin texture; some are pale (little stain) and some
+    dark. A faint haematoxylin wash over part of the tissue, a few dark-pink red blood cells and small
+    haematoxylin specks (debris, smaller than any nucleus) are not nuclei.
+    Each tile has its own stain strengths and a slightly rotated stain colour (as between laboratories),
+    then a little blur, uneven illumination and camera noise.
+
+    Returns (images, masks): images (n, 3, size, size) float32 RGB in [0, 1]; masks (n, size, size)
+    bool, True on nuclei. With ``return_instances=True`` also instances (n, size, size) int64: 0 on the
+    background, k = 1, 2, ... on the k-th nucleus of the tile (where two overlap, the one drawn last).
+    The same (n, size, seed) always give the same tiles; a tile does not depend on n.
+    """
+    rng_master = np.random.default_rng(seed)
+    tile_seeds = rng_master.integers(0, 2 ** 63 - 1, size=n)
+    images = np.empty((n, 3, size, size), dtype=np.float32)
+    instances = np.zeros((n, size, size), dtype=np.int64)
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    for t in range(n):
+        rng = np.random.default_rng(int(tile_seeds[t]))
+        # eosin: smooth tissue with fibres and pale gaps
+        tissue = ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=size / 10)
+        fibres = ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=(0.7, 3.0))
+        fibres = ndimage.rotate(fibres, rng.uniform(0, 180), reshape=False, mode="reflect")
+        eosin = 0.45 + 1.2 * tissue / (tissue.std() + 1e-9) * 0.12 + 0.25 * fibres / (fibres.std() + 1e-9) * 0.3
+        gaps = ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=size / 8)
+        eosin = eosin * np.clip(1.6 * (gaps / (gaps.std() + 1e-9)) + 2.2, 0.15, 1.0)
+        # a faint haematoxylin wash over part of the tissue (basophilic cytoplasm, uneven staining)
+        wash = ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=size / 6)
+        haem = rng.uniform(0.0, 0.25) * np.clip(0.5 + wash / (wash.std() + 1e-9) * 0.4, 0, 1)
+        labels = np.zeros((size, size), dtype=np.int64)
+        # nuclei: clusters of touching ones and scattered single ones
+        n_nuclei = int(rng.integers(8, 18) * (size / 64) ** 2) + 2
+        chromatin = 1 + 0.7 * ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=0.8)
+        centres = []
+        for _ in range(n_nuclei):
+            if centres and rng.random() < 0.35:        # a neighbour of an earlier nucleus: they touch
+                cy, cx, r0 = centres[int(rng.integers(len(centres)))]
+                angle = rng.uniform(0, 2 * np.pi)
+                dist = r0 * rng.uniform(1.4, 2.0)
+                cy, cx = cy + dist * np.sin(angle), cx + dist * np.cos(angle)
+            else:
+                cy, cx = rng.uniform(-0.05, 1.05, size=2) * size
+            radius = rng.uniform(2.4, 5.4)
+            centres.append((cy, cx, radius))
+            elong = np.sqrt(rng.uniform(1.0, 2.2))
+            theta = rng.uniform(0, np.pi)
+            reach = radius * elong * 1.2 + 1                      # the nucleus lies inside this window
+            win = (slice(max(0, int(cy - reach)), max(0, int(cy + reach) + 2)),
+                   slice(max(0, int(cx - reach)), max(0, int(cx + reach) + 2)))
+            dy, dx = yy[win] - cy, xx[win] - cx
+            u = (dx * np.cos(theta) + dy * np.sin(theta)) / (radius * elong)
+            v = (-dx * np.sin(theta) + dy * np.cos(theta)) * elong / radius
+            phi = np.arctan2(v, u)
+            wobble = 1 + 0.08 * np.sin(3 * phi + rng.uniform(0, 6.3)) + 0.05 * np.sin(5 * phi + rng.uniform(0, 6.3))
+            inside = np.hypot(u, v) < wobble
+            if not inside.any():
+                continue
+            labels[win][inside] = len(centres)
+            strength = rng.choice([rng.uniform(0.5, 0.7), rng.uniform(0.75, 1.3)], p=[0.25, 0.75])
+            haem[win][inside] = strength * chromatin[win][inside]
+        # red blood cells (dark pink discs) and haematoxylin specks: not nuclei
+        for _ in range(int(rng.integers(0, 4))):
+            cy, cx = rng.uniform(0, size, size=2)
+            r = rng.uniform(1.9, 2.9)
+            disc = np.hypot(yy - cy, xx - cx) < r
+            eosin = np.where(disc & (labels == 0), eosin + rng.uniform(0.6, 1.0), eosin)
+        for _ in range(int(rng.integers(4, 12) * (size / 64) ** 2)):
+            cy, cx = rng.uniform(0, size, size=2)
+            speck = np.hypot(yy - cy, xx - cx) < rng.uniform(0.6, 1.5)
+            haem = np.where(speck & (labels == 0), rng.uniform(0.4, 0.9), haem)
+        # staining of this tile: amounts and a slightly rotated colour of each stain
+        h_vec = _HAEMATOXYLIN + rng.normal(scale=0.05, size=3)
+        e_vec = _EOSIN + rng.normal(scale=0.05, size=3)
+        h_vec, e_vec = np.abs(h_vec) / np.linalg.norm(h_vec), np.abs(e_vec) / np.linalg.norm(e_vec)
+        h_amount, e_amount = rng.uniform(0.7, 1.6), rng.uniform(0.25, 0.6)
+        density = (h_amount * np.clip(haem, 0, None)[..., None] * h_vec
+                   + e_amount * np.clip(eosin, 0.02, None)[..., None] * e_vec)
+        rgb = np.exp(-density)
+        rgb = ndimage.gaussian_filter(rgb, sigma=(0.7, 0.7, 0))
+        light = ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=size / 3)
+        light = 1 + 0.06 * light / (light.std() + 1e-9)                 # uneven illumination
+        rgb = rgb * rng.uniform(0.85, 1.0) * light[..., None] + rng.normal(scale=0.025, size=rgb.shape)
+        images[t] = np.clip(rgb, 0, 1).transpose(2, 0, 1)
+        # renumber the nuclei that are visible 1, 2, ...
+        present = np.unique(labels[labels > 0])
+        lookup = np.zeros(labels.max() + 1, dtype=np.int64)
+        lookup[present] = np.arange(1, len(present) + 1)
+        instances[t] = lookup[labels]
+    out = (torch.from_numpy(images), torch.from_numpy(instances > 0))
+    return out + (torch.from_numpy(instances),) if return_instances else out

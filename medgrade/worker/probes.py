@@ -425,3 +425,113 @@ def fp32_step(model, optimizer, x, y, scaler=None) -> float:
         return loss.item()
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
+
+
+# ---------------------------------------------------------------- 12_segmentation_metrics: MONAI refused
+# The tasks are MONAI's metrics and SciPy's directed_hausdorff. MONAI takes seconds to import, so
+# a worker does not import it to refuse it: during the call a fresh import of it fails, and where
+# the answer cell imported it already, every function and class of monai.metrics is a tripwire.
+
+import importlib.abc as _abc  # noqa: E402
+import sys as _sys  # noqa: E402
+import types as _types  # noqa: E402
+
+_REFUSED_PACKAGE = "monai"
+
+
+class _Refused(RuntimeError):
+    pass
+
+
+class _NoFreshImport(_abc.MetaPathFinder):
+    def __init__(self, tripped: list):
+        self.tripped = tripped
+
+    def find_spec(self, name, path=None, target=None):
+        if name == _REFUSED_PACKAGE or name.startswith(_REFUSED_PACKAGE + "."):
+            self.tripped.append(name)
+            raise ImportError(f"{name} may not be used in this exercise")
+        return None
+
+
+def _tripwire(label: str, tripped: list):
+    def refuse(*args, **kwargs):
+        tripped.append(label)
+        raise _Refused(f"{label} may not be used in this exercise")
+    return refuse
+
+
+def without_segmentation_libraries(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with MONAI and SciPy's ``directed_hausdorff`` refused: a fresh
+    ``import monai...`` fails; where MONAI is loaded already, every function and class that
+    ``monai.metrics`` and its modules define or import from MONAI is replaced by a tripwire (so a
+    metric bound to a name before the call still reaches one); ``directed_hausdorff`` and the
+    compiled module it calls are tripwires too. Raises after the call when anything was reached,
+    whatever the function did with the exception."""
+    tripped: list = []
+    saved = []
+    finder = _NoFreshImport(tripped)
+    _sys.meta_path.insert(0, finder)
+    try:
+        for name, module in list(_sys.modules.items()):
+            if module is None or not (name == "monai.metrics" or name.startswith("monai.metrics.")):
+                continue
+            for attr, value in list(vars(module).items()):
+                if attr.startswith("__") or not callable(value):
+                    continue
+                if not str(getattr(value, "__module__", "") or "").startswith(_REFUSED_PACKAGE):
+                    continue
+                saved.append((module, attr, value))
+                setattr(module, attr, _tripwire(f"{getattr(value, '__module__', name)}.{attr}", tripped))
+        # loaded here, so that no import during the call escapes the tripwires
+        import scipy.spatial.distance as distance
+        wire = _tripwire("scipy.spatial.distance.directed_hausdorff", tripped)
+        compiled = _types.SimpleNamespace(directed_hausdorff=wire)
+        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", compiled)):
+            saved.append((distance, attr, getattr(distance, attr)))
+            setattr(distance, attr, value)
+        value = fn(*args, **kwargs)
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+        if finder in _sys.meta_path:
+            _sys.meta_path.remove(finder)
+    if tripped:
+        raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write it yourself "
+                       "(torch, NumPy and SciPy's distance transforms and morphology are fine)")
+    return value
+
+
+# ---------------------------------------------------------------- 13_unet: the course's training loop
+
+def _soft_dice_loss(logits, masks):
+    """1 - soft Dice of the foreground probability, over the whole batch (smoothed by 1)."""
+    p = logits.softmax(1)[:, 1]
+    t = masks.to(p.dtype)
+    return 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+
+
+def train_unet(UNet, images, masks, test_images, *, steps: int = 300, batch_size: int = 4,
+               lr: float = 3e-3, seed: int = 0, depth: int = 2, base_channels: int = 8):
+    """The course's recipe, applied to the student's UNet class: a same-padding network of 3 input
+    channels and 2 classes, Adam with a one-cycle schedule, cross-entropy plus soft Dice on random
+    mini-batches; returns the predicted masks (argmax) of test_images, in eval mode."""
+    import torch.nn.functional as F
+    torch.manual_seed(seed)
+    net = UNet(in_channels=images.shape[1], num_classes=2, depth=depth, base_channels=base_channels,
+               padding="same")
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.2)
+    g = torch.Generator().manual_seed(seed)
+    net.train()
+    for _ in range(steps):
+        idx = torch.randint(0, len(images), (batch_size,), generator=g)
+        logits = net((images[idx] - 0.5) / 0.25)
+        loss = F.cross_entropy(logits, masks[idx].long()) + _soft_dice_loss(logits, masks[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+    net.eval()
+    with torch.no_grad():
+        return torch.cat([net((chunk - 0.5) / 0.25).argmax(1) == 1 for chunk in test_images.split(16)])

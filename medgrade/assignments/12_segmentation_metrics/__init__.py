@@ -1,0 +1,1 @@
+"""12_segmentation_metrics: Segmentation metrics: Dice, Jaccard, Hausdorff distance."""

@@ -1,0 +1,1 @@
+"""13_unet: U-Net: segmentation with skip connections."""
