@@ -527,3 +527,92 @@ def train_unet(UNet, images, masks, test_images, *, steps: int = 300, batch_size
     net.eval()
     with torch.no_grad():
         return torch.cat([net((chunk - 0.5) / 0.25).argmax(1) == 1 for chunk in test_images.split(16)])
+
+
+# ---------------------------------------------------------------- 11_attention_vs_rnn: what a call leaves behind
+
+import inspect as _inspect  # noqa: E402
+import weakref as _weakref  # noqa: E402
+
+_RETURNED: list = []        # weak references to the tensors that earlier watched calls returned
+
+
+def _tensors_within(value, path: str):
+    """(path, tensor) for every tensor in ``value``, inside tuples, lists and dicts too."""
+    if isinstance(value, torch.Tensor):
+        yield path, value
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            yield from _tensors_within(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors_within(item, f"{path}[{key!r}]")
+
+
+def _memory(t: torch.Tensor):
+    """Where a tensor's storage starts (None for an empty one: they all may start at 0)."""
+    try:
+        storage = t.untyped_storage()
+        return (t.device.type, storage.data_ptr()) if storage.nbytes() else None
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def _unchanged(before: torch.Tensor, after: torch.Tensor) -> bool:
+    if before.shape != after.shape or before.dtype != after.dtype:
+        return False
+    if torch.equal(before, after):
+        return True
+    return before.is_floating_point() and torch.equal(before.isnan(), after.isnan()) \
+        and torch.equal(before.nan_to_num(), after.nan_to_num())
+
+
+def call_watched(fn, *args, **kwargs):
+    """Calls the student's ``fn``; returns (its value, what the call did besides returning it):
+    ``modified``, the arguments it changed in place, named as the function names them (a tensor
+    inside the state's tuple too: ``state[1]``); ``aliased``, a returned tensor that shares memory
+    with an argument or with a tensor an earlier watched call returned and something still holds
+    (a cache); ``globals``, the global settings it left changed (torch's default dtype, the
+    gradient mode, torch's global random generator), which are put back. The call starts from a
+    random state that no seeding gives (a draw after a seed), so a seed set in it shows too."""
+    try:
+        bound = _inspect.signature(fn).bind(*args, **kwargs)
+        named = list(bound.arguments.items())
+    except (TypeError, ValueError):
+        named = [(str(i), a) for i, a in enumerate(args)] + list(kwargs.items())
+    inputs = [(path, t) for name, value in named for path, t in _tensors_within(value, name)]
+    copies = [t.detach().clone() for _, t in inputs]
+    saved_rng = torch.get_rng_state()
+    torch.manual_seed(0x5EED)
+    torch.rand(1)
+    settings = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_rng_state())
+    try:
+        value = fn(*args, **kwargs)
+    finally:
+        dtype, grad, rng = torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_rng_state()
+        changed = []
+        if dtype != settings[0]:
+            changed.append(f"torch's default dtype (to {str(dtype).removeprefix('torch.')})")
+        if grad != settings[1]:
+            changed.append("the gradient mode (torch.set_grad_enabled)")
+        if not torch.equal(rng, settings[2]):
+            changed.append("torch's global random generator (a seed or a draw)")
+        torch.set_default_dtype(settings[0])
+        torch.set_grad_enabled(settings[1])
+        torch.set_rng_state(saved_rng)
+    modified = [path for (path, t), copy in zip(inputs, copies) if not _unchanged(copy, t.detach())]
+    held = {_memory(t): path for path, t in inputs}
+    _RETURNED[:] = [r for r in _RETURNED if r() is not None]
+    earlier = {_memory(r()) for r in _RETURNED}
+    aliased = ""
+    for path, t in _tensors_within(value, "its result"):
+        where = _memory(t)
+        if where is None:
+            continue
+        if where in held:
+            aliased = aliased or f"{path}, which shares memory with the input {held[where]}"
+        elif where in earlier:
+            aliased = aliased or f"{path}, which shares memory with the result of an earlier call (a cache?)"
+    for _, t in _tensors_within(value, "its result"):
+        _RETURNED.append(_weakref.ref(t))
+    return value, {"modified": modified, "aliased": aliased, "globals": changed}
