@@ -728,7 +728,8 @@ def multi_head_attention_correct(multi_head_attention):
                   {**base, "attn_mask": "float", "padding": True, "dtype": "float32", "seed": 4},
                   {**base, "bias": False, "heads": 1, "head_dim": 4, "L": 1, "S": 1, "seed": 5},
                   {**base, "heads": 4, "head_dim": 3, "L": 5, "S": 2, "padding": True, "attn_mask": "bool",
-                   "seed": 6}])
+                   "seed": 6},
+                  {**base, "L": 1, "S": 6, "padding": True, "attn_mask": "bool", "seed": 7}])   # a key hidden twice
 
 
 # ---------------------------------------------------------------- positional encoding

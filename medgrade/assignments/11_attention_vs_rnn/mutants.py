@@ -499,6 +499,14 @@ MUTANTS += [
            breaks=(SPEED,), keeps=(SDPA, EDGE, CAUSAL, STABLE, EQUIV),
            why="three operations per query: on one CPU thread and 1,000 keys within 8x of the library's time; "
                "over 128 keys, 20x"),
+    Mutant("multi_head_attention_padding_merged_in_place", "multi_head_attention",
+           (("    if key_padding_mask is not None:\n        scores = scores.masked_fill(",
+             "    if key_padding_mask is not None and attn_mask is not None and attn_mask.dtype == torch.bool:\n"
+             "        key_padding_mask |= attn_mask.all(dim=0)          # keys no query may attend: padding too\n"
+             "    if key_padding_mask is not None:\n        scores = scores.masked_fill("),),
+           breaks=(MHA,),
+           why="marks the keys that attn_mask hides from every query as padding, in the caller's mask: the values "
+               "are right, the caller's key_padding_mask is changed"),
     Mutant("sinusoidal_positional_encoding_cached", "sinusoidal_positional_encoding",
            (("def sinusoidal_positional_encoding(",
              "import functools\n\n\n@functools.lru_cache(maxsize=None)\ndef sinusoidal_positional_encoding("),),
