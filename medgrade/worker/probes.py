@@ -420,15 +420,17 @@ def fp32_step(model, optimizer, x, y, scaler=None) -> float:
 
 
 # ---------------------------------------------------------------- 12_segmentation_metrics: MONAI refused
-# The tasks are MONAI's metrics and SciPy's directed_hausdorff. MONAI takes seconds to import, so
-# a worker does not import it to refuse it: during the call a fresh import of it fails, and where
-# the answer cell imported it already, every function and class of monai.metrics is a tripwire.
+# The tasks are MONAI's metrics, SciPy's directed_hausdorff and scikit-image's hausdorff_distance.
+# MONAI takes seconds to import, so a worker does not import it to refuse it: during the call a
+# fresh import of it fails, and where the answer cell imported it already, every function and class
+# of monai.metrics is a tripwire. The same for scikit-image's set metrics.
 
 import importlib.abc as _abc  # noqa: E402
 import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
 
-_REFUSED_PACKAGE = "monai"
+_REFUSED_PACKAGES = ("monai", "skimage.metrics.set_metrics")
+_SKIMAGE_HAUSDORFF = ("hausdorff_distance", "hausdorff_pair")
 
 
 class _Refused(RuntimeError):
@@ -440,7 +442,7 @@ class _NoFreshImport(_abc.MetaPathFinder):
         self.tripped = tripped
 
     def find_spec(self, name, path=None, target=None):
-        if name == _REFUSED_PACKAGE or name.startswith(_REFUSED_PACKAGE + "."):
+        if any(name == p or name.startswith(p + ".") for p in _REFUSED_PACKAGES):
             self.tripped.append(name)
             raise ImportError(f"{name} may not be used in this exercise")
         return None
@@ -453,13 +455,27 @@ def _tripwire(label: str, tripped: list):
     return refuse
 
 
+class _TrippingModule:
+    """Stands for a module a compiled function reads at call time: any attribute trips."""
+
+    def __init__(self, label: str, tripped: list):
+        self._label, self._tripped = label, tripped
+
+    def __getattr__(self, attr):
+        self._tripped.append(self._label)
+        raise _Refused(f"{self._label} may not be used in this exercise")
+
+
 def without_segmentation_libraries(fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with MONAI and SciPy's ``directed_hausdorff`` refused: a fresh
-    ``import monai...`` fails; where MONAI is loaded already, every function and class that
+    """``fn(*args, **kwargs)`` with MONAI, SciPy's ``directed_hausdorff`` and scikit-image's
+    ``hausdorff_distance`` / ``hausdorff_pair`` refused: a fresh ``import monai...`` (or of
+    scikit-image's set metrics) fails; where MONAI is loaded already, every function and class that
     ``monai.metrics`` and its modules define or import from MONAI is replaced by a tripwire (so a
-    metric bound to a name before the call still reaches one); ``directed_hausdorff`` and the
-    compiled module it calls are tripwires too. Raises after the call when anything was reached,
-    whatever the function did with the exception."""
+    metric bound to a name before the call still reaches one). ``directed_hausdorff`` is a tripwire in
+    ``scipy.spatial.distance`` and in the compiled ``scipy.spatial._hausdorff``, whose NumPy (which it
+    reads at every call) trips too, so the compiled function bound to a name before the call is
+    refused as well; scikit-image's two functions, and the cKDTree they call, likewise. Raises after
+    the call when anything was reached, whatever the function did with the exception."""
     tripped: list = []
     saved = []
     finder = _NoFreshImport(tripped)
@@ -471,17 +487,31 @@ def without_segmentation_libraries(fn, *args, **kwargs):
             for attr, value in list(vars(module).items()):
                 if attr.startswith("__") or not callable(value):
                     continue
-                if not str(getattr(value, "__module__", "") or "").startswith(_REFUSED_PACKAGE):
+                if not str(getattr(value, "__module__", "") or "").startswith("monai"):
                     continue
                 saved.append((module, attr, value))
                 setattr(module, attr, _tripwire(f"{getattr(value, '__module__', name)}.{attr}", tripped))
+        for name in ("skimage.metrics", "skimage.metrics.set_metrics"):
+            module = _sys.modules.get(name)
+            if module is None:
+                continue
+            names = _SKIMAGE_HAUSDORFF + (("cKDTree",) if name.endswith("set_metrics") else ())
+            for attr in names:
+                if attr in vars(module):
+                    saved.append((module, attr, vars(module)[attr]))
+                    label = "hausdorff_distance" if attr == "cKDTree" else attr     # what calls it there
+                    setattr(module, attr, _tripwire(f"skimage.metrics.{label}", tripped))
         # loaded here, so that no import during the call escapes the tripwires
+        import scipy.spatial._hausdorff as compiled_module
         import scipy.spatial.distance as distance
         wire = _tripwire("scipy.spatial.distance.directed_hausdorff", tripped)
         compiled = _types.SimpleNamespace(directed_hausdorff=wire)
-        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", compiled)):
-            saved.append((distance, attr, getattr(distance, attr)))
-            setattr(distance, attr, value)
+        for owner, attr, value in ((distance, "directed_hausdorff", wire), (distance, "_hausdorff", compiled),
+                                   (compiled_module, "directed_hausdorff", wire),
+                                   (compiled_module, "np", _TrippingModule(
+                                       "scipy.spatial._hausdorff.directed_hausdorff", tripped))):
+            saved.append((owner, attr, getattr(owner, attr)))
+            setattr(owner, attr, value)
         value = fn(*args, **kwargs)
     finally:
         for owner, attr, original in reversed(saved):
@@ -490,7 +520,7 @@ def without_segmentation_libraries(fn, *args, **kwargs):
             _sys.meta_path.remove(finder)
     if tripped:
         raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write it yourself "
-                       "(torch, NumPy and SciPy's distance transforms and morphology are fine)")
+                       "(torch, NumPy, SciPy's distance transforms, morphology and cKDTree are fine)")
     return value
 
 
