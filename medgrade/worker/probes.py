@@ -533,15 +533,45 @@ def _soft_dice_loss(logits, masks):
     return 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
 
 
+def built_after_seed(build, seed: int, *args, **kwargs):
+    """``build(*args, **kwargs)`` right after ``torch.manual_seed(seed)``: the default initialization
+    of the layers it makes then depends on the seed alone."""
+    torch.manual_seed(int(seed))
+    return build(*args, **kwargs)
+
+
+def _is_torch_layer(module: nn.Module) -> bool:
+    return (type(module).__module__ or "").split(".")[0] == "torch"
+
+
+def _foreign_layers(net: nn.Module, own: str) -> list[str]:
+    """The classes of ``net``'s modules that are neither torch's nor defined where the student's
+    class is (``own``, its module): another library's network or blocks."""
+    return list(dict.fromkeys(f"{type(m).__module__}.{type(m).__qualname__}" for m in net.modules()
+                              if not _is_torch_layer(m) and type(m).__module__ != own))
+
+
 def train_unet(UNet, images, masks, test_images, *, steps: int = 300, batch_size: int = 4,
                lr: float = 3e-3, seed: int = 0, depth: int = 2, base_channels: int = 8):
     """The course's recipe, applied to the student's UNet class: a same-padding network of 3 input
-    channels and 2 classes, Adam with a one-cycle schedule, cross-entropy plus soft Dice on random
-    mini-batches; returns the predicted masks (argmax) of test_images, in eval mode."""
+    channels and 2 classes, built from torch.nn's layers (and the student's own classes), its layers
+    reset to their default initialization under ``seed``; Adam with a one-cycle schedule,
+    cross-entropy plus soft Dice on random mini-batches; returns the predicted masks (argmax) of
+    test_images, in eval mode."""
     import torch.nn.functional as F
     torch.manual_seed(seed)
     net = UNet(in_channels=images.shape[1], num_classes=2, depth=depth, base_channels=base_channels,
                padding="same")
+    foreign = _foreign_layers(net, UNet.__module__)
+    if foreign:
+        raise _Refused(f"your UNet is built from {foreign[0]}, another library's layer: this exercise asks you "
+                       f"to build the network yourself from torch.nn's layers")
+    # only the architecture is graded: torch's layers start from their default initialization under the
+    # check's seed, whatever the constructor drew or seeded
+    torch.manual_seed(seed)
+    for module in net.modules():
+        if _is_torch_layer(module) and callable(getattr(module, "reset_parameters", None)):
+            module.reset_parameters()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.2)
     g = torch.Generator().manual_seed(seed)
