@@ -428,15 +428,17 @@ def fp32_step(model, optimizer, x, y, scaler=None) -> float:
 
 
 # ---------------------------------------------------------------- 12_segmentation_metrics: MONAI refused
-# The tasks are MONAI's metrics and SciPy's directed_hausdorff. MONAI takes seconds to import, so
-# a worker does not import it to refuse it: during the call a fresh import of it fails, and where
-# the answer cell imported it already, every function and class of monai.metrics is a tripwire.
+# The tasks are MONAI's metrics, SciPy's directed_hausdorff and scikit-image's hausdorff_distance.
+# MONAI takes seconds to import, so a worker does not import it to refuse it: during the call a
+# fresh import of it fails, and where the answer cell imported it already, every function and class
+# of monai.metrics is a tripwire. The same for scikit-image's set metrics.
 
 import importlib.abc as _abc  # noqa: E402
 import sys as _sys  # noqa: E402
 import types as _types  # noqa: E402
 
-_REFUSED_PACKAGE = "monai"
+_REFUSED_PACKAGES = ("monai", "skimage.metrics.set_metrics")
+_SKIMAGE_HAUSDORFF = ("hausdorff_distance", "hausdorff_pair")
 
 
 class _Refused(RuntimeError):
@@ -448,7 +450,7 @@ class _NoFreshImport(_abc.MetaPathFinder):
         self.tripped = tripped
 
     def find_spec(self, name, path=None, target=None):
-        if name == _REFUSED_PACKAGE or name.startswith(_REFUSED_PACKAGE + "."):
+        if any(name == p or name.startswith(p + ".") for p in _REFUSED_PACKAGES):
             self.tripped.append(name)
             raise ImportError(f"{name} may not be used in this exercise")
         return None
@@ -461,13 +463,27 @@ def _tripwire(label: str, tripped: list):
     return refuse
 
 
+class _TrippingModule:
+    """Stands for a module a compiled function reads at call time: any attribute trips."""
+
+    def __init__(self, label: str, tripped: list):
+        self._label, self._tripped = label, tripped
+
+    def __getattr__(self, attr):
+        self._tripped.append(self._label)
+        raise _Refused(f"{self._label} may not be used in this exercise")
+
+
 def without_segmentation_libraries(fn, *args, **kwargs):
-    """``fn(*args, **kwargs)`` with MONAI and SciPy's ``directed_hausdorff`` refused: a fresh
-    ``import monai...`` fails; where MONAI is loaded already, every function and class that
+    """``fn(*args, **kwargs)`` with MONAI, SciPy's ``directed_hausdorff`` and scikit-image's
+    ``hausdorff_distance`` / ``hausdorff_pair`` refused: a fresh ``import monai...`` (or of
+    scikit-image's set metrics) fails; where MONAI is loaded already, every function and class that
     ``monai.metrics`` and its modules define or import from MONAI is replaced by a tripwire (so a
-    metric bound to a name before the call still reaches one); ``directed_hausdorff`` and the
-    compiled module it calls are tripwires too. Raises after the call when anything was reached,
-    whatever the function did with the exception."""
+    metric bound to a name before the call still reaches one). ``directed_hausdorff`` is a tripwire in
+    ``scipy.spatial.distance`` and in the compiled ``scipy.spatial._hausdorff``, whose NumPy (which it
+    reads at every call) trips too, so the compiled function bound to a name before the call is
+    refused as well; scikit-image's two functions, and the cKDTree they call, likewise. Raises after
+    the call when anything was reached, whatever the function did with the exception."""
     tripped: list = []
     saved = []
     finder = _NoFreshImport(tripped)
@@ -479,17 +495,31 @@ def without_segmentation_libraries(fn, *args, **kwargs):
             for attr, value in list(vars(module).items()):
                 if attr.startswith("__") or not callable(value):
                     continue
-                if not str(getattr(value, "__module__", "") or "").startswith(_REFUSED_PACKAGE):
+                if not str(getattr(value, "__module__", "") or "").startswith("monai"):
                     continue
                 saved.append((module, attr, value))
                 setattr(module, attr, _tripwire(f"{getattr(value, '__module__', name)}.{attr}", tripped))
+        for name in ("skimage.metrics", "skimage.metrics.set_metrics"):
+            module = _sys.modules.get(name)
+            if module is None:
+                continue
+            names = _SKIMAGE_HAUSDORFF + (("cKDTree",) if name.endswith("set_metrics") else ())
+            for attr in names:
+                if attr in vars(module):
+                    saved.append((module, attr, vars(module)[attr]))
+                    label = "hausdorff_distance" if attr == "cKDTree" else attr     # what calls it there
+                    setattr(module, attr, _tripwire(f"skimage.metrics.{label}", tripped))
         # loaded here, so that no import during the call escapes the tripwires
+        import scipy.spatial._hausdorff as compiled_module
         import scipy.spatial.distance as distance
         wire = _tripwire("scipy.spatial.distance.directed_hausdorff", tripped)
         compiled = _types.SimpleNamespace(directed_hausdorff=wire)
-        for attr, value in (("directed_hausdorff", wire), ("_hausdorff", compiled)):
-            saved.append((distance, attr, getattr(distance, attr)))
-            setattr(distance, attr, value)
+        for owner, attr, value in ((distance, "directed_hausdorff", wire), (distance, "_hausdorff", compiled),
+                                   (compiled_module, "directed_hausdorff", wire),
+                                   (compiled_module, "np", _TrippingModule(
+                                       "scipy.spatial._hausdorff.directed_hausdorff", tripped))):
+            saved.append((owner, attr, getattr(owner, attr)))
+            setattr(owner, attr, value)
         value = fn(*args, **kwargs)
     finally:
         for owner, attr, original in reversed(saved):
@@ -498,7 +528,7 @@ def without_segmentation_libraries(fn, *args, **kwargs):
             _sys.meta_path.remove(finder)
     if tripped:
         raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write it yourself "
-                       "(torch, NumPy and SciPy's distance transforms and morphology are fine)")
+                       "(torch, NumPy, SciPy's distance transforms, morphology and cKDTree are fine)")
     return value
 
 
@@ -511,15 +541,45 @@ def _soft_dice_loss(logits, masks):
     return 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
 
 
+def built_after_seed(build, seed: int, *args, **kwargs):
+    """``build(*args, **kwargs)`` right after ``torch.manual_seed(seed)``: the default initialization
+    of the layers it makes then depends on the seed alone."""
+    torch.manual_seed(int(seed))
+    return build(*args, **kwargs)
+
+
+def _is_torch_layer(module: nn.Module) -> bool:
+    return (type(module).__module__ or "").split(".")[0] == "torch"
+
+
+def _foreign_layers(net: nn.Module, own: str) -> list[str]:
+    """The classes of ``net``'s modules that are neither torch's nor defined where the student's
+    class is (``own``, its module): another library's network or blocks."""
+    return list(dict.fromkeys(f"{type(m).__module__}.{type(m).__qualname__}" for m in net.modules()
+                              if not _is_torch_layer(m) and type(m).__module__ != own))
+
+
 def train_unet(UNet, images, masks, test_images, *, steps: int = 300, batch_size: int = 4,
                lr: float = 3e-3, seed: int = 0, depth: int = 2, base_channels: int = 8):
     """The course's recipe, applied to the student's UNet class: a same-padding network of 3 input
-    channels and 2 classes, Adam with a one-cycle schedule, cross-entropy plus soft Dice on random
-    mini-batches; returns the predicted masks (argmax) of test_images, in eval mode."""
+    channels and 2 classes, built from torch.nn's layers (and the student's own classes), its layers
+    reset to their default initialization under ``seed``; Adam with a one-cycle schedule,
+    cross-entropy plus soft Dice on random mini-batches; returns the predicted masks (argmax) of
+    test_images, in eval mode."""
     import torch.nn.functional as F
     torch.manual_seed(seed)
     net = UNet(in_channels=images.shape[1], num_classes=2, depth=depth, base_channels=base_channels,
                padding="same")
+    foreign = _foreign_layers(net, UNet.__module__)
+    if foreign:
+        raise _Refused(f"your UNet is built from {foreign[0]}, another library's layer: this exercise asks you "
+                       f"to build the network yourself from torch.nn's layers")
+    # only the architecture is graded: torch's layers start from their default initialization under the
+    # check's seed, whatever the constructor drew or seeded
+    torch.manual_seed(seed)
+    for module in net.modules():
+        if _is_torch_layer(module) and callable(getattr(module, "reset_parameters", None)):
+            module.reset_parameters()
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps, pct_start=0.2)
     g = torch.Generator().manual_seed(seed)
@@ -535,3 +595,92 @@ def train_unet(UNet, images, masks, test_images, *, steps: int = 300, batch_size
     net.eval()
     with torch.no_grad():
         return torch.cat([net((chunk - 0.5) / 0.25).argmax(1) == 1 for chunk in test_images.split(16)])
+
+
+# ---------------------------------------------------------------- 11_attention_vs_rnn: what a call leaves behind
+
+import inspect as _inspect  # noqa: E402
+import weakref as _weakref  # noqa: E402
+
+_RETURNED: list = []        # weak references to the tensors that earlier watched calls returned
+
+
+def _tensors_within(value, path: str):
+    """(path, tensor) for every tensor in ``value``, inside tuples, lists and dicts too."""
+    if isinstance(value, torch.Tensor):
+        yield path, value
+    elif isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            yield from _tensors_within(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _tensors_within(item, f"{path}[{key!r}]")
+
+
+def _memory(t: torch.Tensor):
+    """Where a tensor's storage starts (None for an empty one: they all may start at 0)."""
+    try:
+        storage = t.untyped_storage()
+        return (t.device.type, storage.data_ptr()) if storage.nbytes() else None
+    except (RuntimeError, NotImplementedError):
+        return None
+
+
+def _unchanged(before: torch.Tensor, after: torch.Tensor) -> bool:
+    if before.shape != after.shape or before.dtype != after.dtype:
+        return False
+    if torch.equal(before, after):
+        return True
+    return before.is_floating_point() and torch.equal(before.isnan(), after.isnan()) \
+        and torch.equal(before.nan_to_num(), after.nan_to_num())
+
+
+def call_watched(fn, *args, **kwargs):
+    """Calls the student's ``fn``; returns (its value, what the call did besides returning it):
+    ``modified``, the arguments it changed in place, named as the function names them (a tensor
+    inside the state's tuple too: ``state[1]``); ``aliased``, a returned tensor that shares memory
+    with an argument or with a tensor an earlier watched call returned and something still holds
+    (a cache); ``globals``, the global settings it left changed (torch's default dtype, the
+    gradient mode, torch's global random generator), which are put back. The call starts from a
+    random state that no seeding gives (a draw after a seed), so a seed set in it shows too."""
+    try:
+        bound = _inspect.signature(fn).bind(*args, **kwargs)
+        named = list(bound.arguments.items())
+    except (TypeError, ValueError):
+        named = [(str(i), a) for i, a in enumerate(args)] + list(kwargs.items())
+    inputs = [(path, t) for name, value in named for path, t in _tensors_within(value, name)]
+    copies = [t.detach().clone() for _, t in inputs]
+    saved_rng = torch.get_rng_state()
+    torch.manual_seed(0x5EED)
+    torch.rand(1)
+    settings = (torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_rng_state())
+    try:
+        value = fn(*args, **kwargs)
+    finally:
+        dtype, grad, rng = torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_rng_state()
+        changed = []
+        if dtype != settings[0]:
+            changed.append(f"torch's default dtype (to {str(dtype).removeprefix('torch.')})")
+        if grad != settings[1]:
+            changed.append("the gradient mode (torch.set_grad_enabled)")
+        if not torch.equal(rng, settings[2]):
+            changed.append("torch's global random generator (a seed or a draw)")
+        torch.set_default_dtype(settings[0])
+        torch.set_grad_enabled(settings[1])
+        torch.set_rng_state(saved_rng)
+    modified = [path for (path, t), copy in zip(inputs, copies) if not _unchanged(copy, t.detach())]
+    held = {_memory(t): path for path, t in inputs}
+    _RETURNED[:] = [r for r in _RETURNED if r() is not None]
+    earlier = {_memory(r()) for r in _RETURNED}
+    aliased = ""
+    for path, t in _tensors_within(value, "its result"):
+        where = _memory(t)
+        if where is None:
+            continue
+        if where in held:
+            aliased = aliased or f"{path}, which shares memory with the input {held[where]}"
+        elif where in earlier:
+            aliased = aliased or f"{path}, which shares memory with the result of an earlier call (a cache?)"
+    for _, t in _tensors_within(value, "its result"):
+        _RETURNED.append(_weakref.ref(t))
+    return value, {"modified": modified, "aliased": aliased, "globals": changed}

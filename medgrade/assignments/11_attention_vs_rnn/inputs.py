@@ -29,14 +29,21 @@ MASKS = ("none", "bool", "float", "causal")
 MASK_SHAPES = ("LS", "full", "ones", "keys")
 
 
+def _length(max_len: int, long_len: int):
+    """A sequence length: mostly short, sometimes long (a mistake that shows only past some length: a loop
+    over blocks of queries, a branch on the size)."""
+    return st.one_of(st.integers(1, max_len), st.integers(1, max_len), st.integers(max_len + 1, long_len))
+
+
 @st.composite
-def attention_cases(draw, masks=MASKS, dtypes=NORM_DTYPES, max_len: int = 7):
+def attention_cases(draw, masks=MASKS, dtypes=NORM_DTYPES, max_len: int = 7, long_len: int = 48):
     """q (..., L, E), k (..., S, E), v (..., S, Ev) with 0 to 2 leading dimensions, a mask kind and shape,
-    a scale or None. Boolean masks keep at least one key per query (the fully masked rows are an edge case
-    of their own); float masks hold finite values and some -inf, never a whole row of them."""
+    a scale or None; L and S from 1 to ``max_len``, a third of them up to ``long_len``. Boolean masks keep at
+    least one key per query (the fully masked rows are an edge case of their own); float masks hold finite
+    values and some -inf, never a whole row of them."""
     lead = tuple(draw(st.lists(st.integers(1, 3), min_size=0, max_size=2)))
     mask = draw(st.sampled_from(masks))
-    return {"lead": lead, "L": draw(st.integers(1, max_len)), "S": draw(st.integers(1, max_len)),
+    return {"lead": lead, "L": draw(_length(max_len, long_len)), "S": draw(_length(max_len, long_len)),
             "E": draw(st.integers(1, 8)), "Ev": draw(st.integers(1, 6)), "mask": mask,
             "mask_shape": draw(st.sampled_from(MASK_SHAPES)) if mask in ("bool", "float") else "LS",
             "scale": draw(st.one_of(st.none(), st.sampled_from([0.0, 0.05, 0.3, 1.0, 2.5]))),
@@ -58,9 +65,9 @@ def dead_row_cases(draw):
 
 @st.composite
 def causal_cases(draw):
-    """Causal self-attention of T positions, asked three ways (is_causal, a boolean triangle, an additive
-    one), and the output position t whose dependence on later inputs is measured."""
-    steps = draw(st.integers(2, 9))
+    """Causal self-attention of T positions (2 to 9, sometimes up to 40), asked three ways (is_causal, a boolean
+    triangle, an additive one), and the output position t whose dependence on later inputs is measured."""
+    steps = draw(st.one_of(st.integers(2, 9), st.integers(2, 9), st.integers(10, 40)))
     return {"lead": tuple(draw(st.lists(st.integers(1, 2), min_size=0, max_size=2))), "T": steps,
             "E": draw(st.integers(1, 6)), "Ev": draw(st.integers(1, 5)),
             "how": draw(st.sampled_from(["is_causal", "bool", "float"])),
@@ -69,9 +76,10 @@ def causal_cases(draw):
 
 @st.composite
 def large_logit_cases(draw):
-    """Scores of 1e3 to 1e4 whose differences within a row are of order 1; no mask, a boolean one, or causal."""
+    """Scores of 1e3 to 1e4 whose differences within a row are of order 1, or (``spread``) in the hundreds or
+    thousands; no mask, a boolean one, or causal."""
     return {"lead": tuple(draw(st.lists(st.integers(1, 2), min_size=0, max_size=1))),
-            "mask": draw(st.sampled_from(["none", "none", "bool", "causal"])),
+            "mask": draw(st.sampled_from(["none", "none", "bool", "causal"])), "spread": draw(st.booleans()),
             "L": draw(st.integers(1, 6)), "S": draw(st.integers(2, 6)), "E": draw(st.integers(2, 8)),
             "Ev": draw(st.integers(1, 4)), "dtype": draw(st.sampled_from(NORM_DTYPES)), "seed": draw(seeds)}
 

@@ -411,3 +411,122 @@ MUTANTS = [
 
 # the mistakes of the demo's buggy student: the paper's GRU, and heads split by a plain reshape
 DEMO = ("gru_cell_reset_before_matmul", "split_heads_without_transpose")
+
+# ---- audit
+# Mistakes an audit of the checks found earning points, each now caught (and two honest variants that the
+# stricter checks must keep paying): an input changed in place inside the state's tuple, a global setting
+# changed, a result that is not new, a softmax shifted by less than each row's maximum or masked after the
+# fact, a bug past some sequence length, a lean loop over the queries.
+
+
+def _query_blocks(triangle: str) -> str:
+    """The attention body done for blocks of 16 queries, the causal triangle of a block as ``triangle``."""
+    return ("    rows = []\n"
+            "    for start in range(0, q.shape[-2], 16):                 # a 16 x S block of scores at a time\n"
+            "        block = q[..., start:start + 16, :]\n"
+            "        scores = (block @ k.transpose(-2, -1)) * scale\n"
+            "        if is_causal:\n"
+            "            keep = torch.ones(block.shape[-2], k.shape[-2], dtype=torch.bool, device=q.device)\n"
+            f"            scores = scores.masked_fill(~{triangle}, float(\"-inf\"))\n"
+            "        elif attn_mask is not None:\n"
+            "            m = attn_mask.expand(*q.shape[:-1], k.shape[-2])[..., start:start + 16, :]\n"
+            "            scores = scores.masked_fill(~m, float(\"-inf\")) if m.dtype == torch.bool else scores + m\n"
+            "        dead = torch.isneginf(scores).all(dim=-1, keepdim=True)\n"
+            "        rows.append(torch.softmax(scores.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0) @ v)\n"
+            "    return torch.cat(rows, dim=-2)\n")
+
+
+MUTANTS += [
+    Mutant("lstm_cell_cell_state_in_place", "lstm_cell",
+           (("c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)",
+             "c_next = c.mul_(torch.sigmoid(f)).add_(torch.sigmoid(i) * torch.tanh(g))"),),
+           breaks=(LSTM,), keeps=(SEQ,),
+           why="updates the given c in place: the values are right, the caller's state (a tensor inside the "
+               "tuple) is overwritten"),
+    Mutant("lstm_cell_sets_default_dtype", "lstm_cell",
+           (("        zeros = x.new_zeros(x.shape[0], hidden)\n",
+             "        torch.set_default_dtype(x.dtype)\n        zeros = torch.zeros(x.shape[0], hidden)\n"),),
+           breaks=(LSTM,), keeps=(SEQ,),
+           why="zeros of x's dtype by changing torch's default dtype: every later torch.zeros of the notebook "
+               "is float64"),
+    Mutant("gru_cell_reseeds", "gru_cell",
+           (("    if h is None:\n", "    torch.manual_seed(0)                          # reproducible\n    if h is None:\n"),),
+           breaks=(GRU,),
+           why="seeds torch's global generator at every step: every later random draw of the notebook repeats"),
+    Mutant("lstm_over_slices_state_written_back", "lstm_over_slices",
+           (("    outputs = []\n", "    given, outputs = state, []\n"),
+            ("    return torch.stack(outputs), state\n",
+             "    if given is not None:                         # the caller's state, carried forward in place\n"
+             "        given[0].copy_(state[0])\n        given[1].copy_(state[1])\n        state = given\n"
+             "    return torch.stack(outputs), state\n")),
+           breaks=(SEQ,),
+           why="writes the final state into the initial state's tensors: the caller's (h0, c0) are lost"),
+    Mutant("scaled_dot_product_attention_mean_shift", "scaled_dot_product_attention",
+           ((_SOFTMAX_PLAIN,
+             "        e = (scores - scores.mean(dim=-1, keepdim=True)).exp()\n"
+             "        return (e / e.sum(dim=-1, keepdim=True)) @ v\n"),),
+           breaks=(STABLE,), keeps=(SDPA, EDGE, CAUSAL, EQUIV),
+           why="subtracts each row's mean: enough while a row's scores are close, exp overflows where they are "
+               "far apart"),
+    Mutant("scaled_dot_product_attention_bool_mask_after_softmax", "scaled_dot_product_attention",
+           (("    if attn_mask.dtype == torch.bool:\n        scores = scores.masked_fill(~attn_mask, float(\"-inf\"))\n"
+             "    else:\n        scores = scores + attn_mask\n",
+             "    if attn_mask.dtype == torch.bool:             # the softmax of every key, then the kept ones\n"
+             "        weights = torch.softmax(scores, dim=-1) * attn_mask\n"
+             "        total = weights.sum(dim=-1, keepdim=True)\n"
+             "        return (weights / torch.where(total > 0, total, torch.ones_like(total))) @ v\n"
+             "    scores = scores + attn_mask\n"),),
+           breaks=(STABLE, CAUSAL), keeps=(SDPA, EDGE),
+           why="a boolean mask applied after the softmax and renormalized: equal in exact arithmetic, but the kept "
+               "keys underflow to 0 when a masked key scores far above them, and the future's gradient is not 0"),
+    Mutant("scaled_dot_product_attention_causal_per_block", "scaled_dot_product_attention",
+           ((_SDPA_BODY, _query_blocks("keep.tril()")),),
+           breaks=(SDPA, CAUSAL), keeps=(EDGE, STABLE, EQUIV),
+           why="blocks of 16 queries, each block's causal triangle starting at its own first key instead of at "
+               "the block's position: right up to 16 queries"),
+    Mutant("scaled_dot_product_attention_view_of_v", "scaled_dot_product_attention",
+           (("    scores = (q @ k.transpose(-2, -1)) * scale\n",
+             "    if k.shape[-2] == 1 and attn_mask is None and not is_causal:     # one key: weight 1\n"
+             "        return v.expand(*q.shape[:-1], v.shape[-1])\n"
+             "    scores = (q @ k.transpose(-2, -1)) * scale\n"),),
+           breaks=(SDPA,), keeps=(EDGE, CAUSAL, STABLE, EQUIV),
+           why="with one key returns v itself, expanded: a view of the input, not a new tensor"),
+    Mutant("scaled_dot_product_attention_lean_loop_over_queries", "scaled_dot_product_attention",
+           ((_SOFTMAX_PLAIN,
+             "        k_t = k.transpose(-2, -1) * scale\n"
+             "        return torch.cat([torch.softmax(q[..., i:i + 1, :] @ k_t, dim=-1) @ v\n"
+             "                          for i in range(q.shape[-2])], dim=-2)\n"),),
+           breaks=(SPEED,), keeps=(SDPA, EDGE, CAUSAL, STABLE, EQUIV),
+           why="three operations per query: on one CPU thread and 1,000 keys within 8x of the library's time; "
+               "over 128 keys, 20x"),
+    Mutant("multi_head_attention_padding_merged_in_place", "multi_head_attention",
+           (("    if key_padding_mask is not None:\n        scores = scores.masked_fill(",
+             "    if key_padding_mask is not None and attn_mask is not None and attn_mask.dtype == torch.bool:\n"
+             "        key_padding_mask |= attn_mask.all(dim=0)          # keys no query may attend: padding too\n"
+             "    if key_padding_mask is not None:\n        scores = scores.masked_fill("),),
+           breaks=(MHA,),
+           why="marks the keys that attn_mask hides from every query as padding, in the caller's mask: the values "
+               "are right, the caller's key_padding_mask is changed"),
+    Mutant("sinusoidal_positional_encoding_cached", "sinusoidal_positional_encoding",
+           (("def sinusoidal_positional_encoding(",
+             "import functools\n\n\n@functools.lru_cache(maxsize=None)\ndef sinusoidal_positional_encoding("),),
+           breaks=(PE,),
+           why="a cache returns the same tensor to every caller: one that adds to it in place changes everyone's"),
+    Mutant("sinusoidal_positional_encoding_default_dtype", "sinusoidal_positional_encoding",
+           (("    position = torch.arange(length, dtype=torch.float64)[:, None]\n",
+             "    torch.set_default_dtype(torch.float64)        # angles in float64\n"
+             "    position = torch.arange(length)[:, None]\n"),),
+           breaks=(PE,),
+           why="computes in float64 by changing torch's default dtype, and leaves it changed"),
+    # honest alternatives
+    Mutant("scaled_dot_product_attention_query_blocks", "scaled_dot_product_attention",
+           ((_SDPA_BODY, _query_blocks("keep.tril(start)")),),
+           breaks=(), keeps=(SDPA, EDGE, CAUSAL, STABLE, EQUIV, SPEED),
+           why="honest: blocks of 16 queries (a smaller score matrix at a time), the causal triangle shifted by "
+               "the block's position"),
+    Mutant("scaled_dot_product_attention_masked_path_always", "scaled_dot_product_attention",
+           ((_SOFTMAX_PLAIN, "        attn_mask = torch.zeros(scores.shape[-2:], dtype=q.dtype, device=q.device)\n"),),
+           breaks=(), keeps=(SDPA, EDGE, CAUSAL, STABLE, EQUIV, SPEED),
+           why="honest: no shortcut without a mask, a zero additive mask and the empty-row handling every time "
+               "(the slowest honest version measured, 2.6-3.5x)"),
+]

@@ -4,8 +4,9 @@ percentiles, the average symmetric surface distance, and the MSE pitfall as an e
 
 Every value is compared with two references: MONAI (the field's library, float32, where its
 conventions are the notebook's) and a float64 one from set arithmetic and SciPy that follows the
-notebook's conventions everywhere, empty masks included. The student's code runs with MONAI and
-SciPy's ``directed_hausdorff`` refused (``medgrade.worker.probes.without_segmentation_libraries``).
+notebook's conventions everywhere, empty masks included. The student's code runs with MONAI, SciPy's
+``directed_hausdorff`` (its compiled module too) and scikit-image's ``hausdorff_distance`` refused
+(``medgrade.worker.probes.without_segmentation_libraries``).
 
 Tolerances. Overlap metrics are ratios of pixel counts: exact up to a few float64 roundings (1e-12).
 A distance is a square root of a sum of two squares in physical units: an exact method is within a
@@ -37,7 +38,7 @@ _METRICS = ("dice", "jaccard", "precision", "recall", "specificity")
 
 
 def _student(fn, *args, **kwargs):
-    """Call the student's function with MONAI and SciPy's directed_hausdorff refused."""
+    """Call the student's function with MONAI and the libraries' Hausdorff distances refused."""
     return call(around(fn, _DRIVER), *args, **kwargs)
 
 
@@ -170,25 +171,27 @@ def confusion_counts_contract(confusion_counts):
         "uint8 label maps, inputs unchanged",
         S.label_cases(), dtype_and_shape, max_examples=25, examples=_LABEL_EXAMPLES[:3])
 
-    def refuses():
-        good = torch.tensor([[[0, 1], [2, 1]]])
-        cases = [("a label equal to num_classes in pred", torch.tensor([[[0, 3], [2, 1]]]), good, 3),
-                 ("a label equal to num_classes in target", good, torch.tensor([[[0, 1], [3, 1]]]), 3),
-                 ("a negative label in pred", torch.tensor([[[0, -1], [2, 1]]]), good, 3),
-                 ("a negative label in target", good, torch.tensor([[[-2, 1], [2, 1]]]), 3),
-                 ("shapes (1, 2, 2) and (1, 4)", good, good.reshape(1, 4), 3),
-                 ("an image without a batch dimension, (4,)", good.reshape(4), good.reshape(4), 3)]
-        for what, p, t, c in cases:
-            try:
-                _student(confusion_counts, p, t, c)
-            except CheckFailed as e:
-                if "raised ValueError" in e.message:
-                    continue
-                raise CheckFailed(f"for {what}, confusion_counts should raise ValueError; {e.message}") from None
-            raise CheckFailed(f"for {what}, confusion_counts should raise ValueError; it returned a value")
-
     yield check_once("raises ValueError for labels outside [0, num_classes) in either map, shapes that differ, "
-                     "and a tensor without a batch dimension", refuses)
+                     "and a tensor without a batch dimension", lambda: _refuses(confusion_counts, "confusion_counts"))
+
+
+def _refuses(fn, name: str) -> None:
+    """``fn`` (confusion_counts, or overlap_metrics, which uses it) raises ValueError for bad input."""
+    good = torch.tensor([[[0, 1], [2, 1]]])
+    cases = [("a label equal to num_classes in pred", torch.tensor([[[0, 3], [2, 1]]]), good, 3),
+             ("a label equal to num_classes in target", good, torch.tensor([[[0, 1], [3, 1]]]), 3),
+             ("a negative label in pred", torch.tensor([[[0, -1], [2, 1]]]), good, 3),
+             ("a negative label in target", good, torch.tensor([[[-2, 1], [2, 1]]]), 3),
+             ("shapes (1, 2, 2) and (1, 4)", good, good.reshape(1, 4), 3),
+             ("an image without a batch dimension, (4,)", good.reshape(4), good.reshape(4), 3)]
+    for what, p, t, c in cases:
+        try:
+            _student(fn, p, t, c)
+        except CheckFailed as e:
+            if "raised ValueError" in e.message:
+                continue
+            raise CheckFailed(f"for {what}, {name} should raise ValueError; {e.message}") from None
+        raise CheckFailed(f"for {what}, {name} should raise ValueError; it returned a value")
 
 
 # ---------------------------------------------------------------- overlap_metrics
@@ -231,7 +234,7 @@ def _overlap_examples(what):
 
 @aspect(A, task="overlap_metrics", points=2)
 def overlap_metrics_dice_jaccard(overlap_metrics):
-    """Dice and Jaccard per image and class as MONAI and set arithmetic give them; 1 when both are empty."""
+    """Dice and Jaccard per image and class as MONAI and set arithmetic; 1 when both are empty; bad labels refused."""
     keys = ("dice", "jaccard")
 
     @_fail_with(_label_shown)
@@ -254,6 +257,10 @@ def overlap_metrics_dice_jaccard(overlap_metrics):
                 raise CheckFailed(f"{what} (pred = {p.tolist()}, target = {t.tolist()}): {e.message}") from None
 
     yield check_once("a class absent from both maps scores 1, present in only one of them 0", conventions)
+
+    yield check_once("raises ValueError, as confusion_counts does, for labels outside [0, num_classes) in either "
+                     "map, shapes that differ and a tensor without a batch dimension",
+                     lambda: _refuses(overlap_metrics, "overlap_metrics"))
 
     @_fail_with(_label_shown)
     def identities(case):
@@ -523,7 +530,10 @@ def hausdorff_distance_correct(hausdorff_distance):
                          _shifts(), translation, max_examples=10)
 
 
-_PERCENTILES = st.one_of(st.sampled_from([95.0, 95.0, 50.0, 0.0, 99.0, 90.0, 75.5]), st.floats(0.0, 100.0))
+# percentiles, not fractions: 1.0 and 0.5 are the 1st and the half percentile (a check that q <= 1 is not
+# read as a fraction), 100.0 the maximum
+_PERCENTILES = st.one_of(st.sampled_from([95.0, 95.0, 50.0, 0.0, 99.0, 90.0, 75.5, 1.0, 0.5, 100.0]),
+                         st.floats(0.0, 100.0))
 
 
 @st.composite
@@ -559,25 +569,29 @@ def hausdorff_distance_percentile(hausdorff_distance):
         "HD95 and percentiles from 0 to 100, non-empty masks",
         _percentile_cases(), same_as_references, max_examples=50,
         examples=[(pair, spacing, 95.0) for pair, spacing in _PAIR_EXAMPLES]
-        + [(_PAIR_EXAMPLES[1][0], (1.0, 1.0), 0.0), (_PAIR_EXAMPLES[2][0], (0.5, 3.0), 50.0)])
+        + [(_PAIR_EXAMPLES[1][0], (1.0, 1.0), 0.0), (_PAIR_EXAMPLES[2][0], (0.5, 3.0), 50.0),
+           (_PAIR_EXAMPLES[2][0], (2.0, 0.5), 1.0), (_PAIR_EXAMPLES[1][0], (0.7, 5.0), 0.5)])
 
     def edges():
         for what, pd, td in _EMPTY_PAIRS:
             p, t = S.mask_from(pd), S.mask_from(td)
             got = _hd(hausdorff_distance, p, t, (1.0, 1.0), percentile=95.0)
             _same_number(got, oracles.hausdorff_distance(p, t, (1.0, 1.0), 95.0), f"HD95, {what}", 0.0, 0.0)
-        some = S.mask_from(_SOME)
-        for q in (-1.0, 100.5, 950.0):
+        some, empty = S.mask_from(_SOME), S.mask_from(_EMPTY)
+        masks = (("two overlapping masks", some, some.roll(1, dims=1)), ("two empty masks", empty, empty),
+                 ("an empty prediction", empty, some), ("an empty target", some, empty))
+        for q, (what, p, t) in zip((-1.0, 100.5, 950.0, -0.5, 101.0, -3.0), masks + masks[1:]):
             try:
-                _student(hausdorff_distance, some, some.roll(1, dims=1), (1.0, 1.0), percentile=q)
+                _student(hausdorff_distance, p, t, (1.0, 1.0), percentile=q)
             except CheckFailed as e:
                 if "raised ValueError" in e.message:
                     continue
-                raise CheckFailed(f"percentile={q:g} should raise ValueError; {e.message}") from None
-            raise CheckFailed(f"percentile={q:g} should raise ValueError; it returned a value")
+                raise CheckFailed(f"percentile={q:g} ({what}) should raise ValueError; {e.message}") from None
+            raise CheckFailed(f"percentile={q:g} ({what}) should raise ValueError, whatever the masks; "
+                              f"it returned a value")
 
     yield check_once("HD95 of two empty masks is 0.0, of one empty mask inf; a percentile outside [0, 100] "
-                     "raises ValueError", edges)
+                     "raises ValueError, for empty masks too", edges)
 
 
 # ---------------------------------------------------------------- average_surface_distance
@@ -655,11 +669,14 @@ def misleading_pair_experiment(misleading_pair):
             raise CheckFailed("HD95 should prefer b (a smaller HD95 than a's):\n" + verdict)
 
     yield check_property(
-        "for lesions of 1 to 40 pixels anywhere on images of 20 to 48 pixels a side (edges and corners "
+        "for lesions of 1 to 40 pixels anywhere on images of 20 to 48 pixels a side (centre, edges and corners "
         "included): a and b are non-empty bool masks of the truth's shape, MSE(a) < MSE(b), Dice(b) > Dice(a) "
         "and HD95(b) < HD95(a) (the course's metrics, unit spacing); truth unchanged",
         S.small_lesions(), misleads, max_examples=40,
         examples=[{"shape": (20, 20), "parts": [("pixel", 0, 0)]},
                   {"shape": (20, 48), "parts": [("disk", 10, 24, 3.5)]},
                   {"shape": (48, 20), "parts": [("rect", 42, 14, 6, 6)]},
-                  {"shape": (32, 32), "parts": [("disk", 31, 0, 3.5)]}])
+                  {"shape": (32, 32), "parts": [("disk", 31, 0, 3.5)]},
+                  {"shape": (20, 27), "parts": [("rect", 0, 23, 3, 4)]},         # the four corners, each
+                  {"shape": (21, 21), "parts": [("pixel", 10, 10)]},             # the centre, odd sides
+                  {"shape": (24, 30), "parts": [("rect", 11, 14, 2, 2)]}])       # the centre, even sides

@@ -308,5 +308,97 @@ MUTANTS = [
            why="honest: b is the lesion's bounding box, grown until it has enough extra pixels"),
 ]
 
+# ---- audit
+_HD_RANGE_CHECK = ("    if not 0 <= percentile <= 100:\n"
+                   "        raise ValueError(f\"percentile must be in [0, 100], got {percentile}\")\n")
+_HD_EMPTY_CASES = ("    if len(d_pt) == 0 and len(d_tp) == 0:\n        return 0.0\n"
+                   "    if len(d_pt) == 0 or len(d_tp) == 0:\n        return math.inf\n")
+_HD_QUANTILES = ("    q = percentile / 100\n"
+                 "    return max(torch.quantile(d_pt, q).item(), torch.quantile(d_tp, q).item())\n")
+_BOUNDARY_POINTS = ("        s = np.array([float(x) for x in spacing])\n"             # inside an if
+                    "        u = np.ascontiguousarray(np.argwhere(mask_boundary(pred).numpy()) * s)\n"
+                    "        v = np.ascontiguousarray(np.argwhere(mask_boundary(target).numpy()) * s)\n")
+
+MUTANTS += [
+    Mutant("hd_scipy_compiled_module", "hausdorff_distance",
+           ((_HD_QUANTILES,
+             "    if percentile == 100:\n"
+             "        from scipy.spatial import _hausdorff\n" + _BOUNDARY_POINTS +
+             "        return max(_hausdorff.directed_hausdorff(u, v, 0)[0], _hausdorff.directed_hausdorff(v, u, 0)[0])\n"
+             + _HD_QUANTILES),),
+           breaks=(HD,),
+           why="hostile: SciPy's compiled directed_hausdorff, imported from its private module past the wrapper"),
+    Mutant("hd_scipy_compiled_bound_before", "hausdorff_distance",
+           (("def hausdorff_distance(pred: torch.Tensor,",
+             "from scipy.spatial._hausdorff import directed_hausdorff as _directed\n\n\n"
+             "def hausdorff_distance(pred: torch.Tensor,"),
+            (_HD_QUANTILES,
+             "    if percentile == 100:\n" + _BOUNDARY_POINTS +
+             "        return max(_directed(u, v, 0)[0], _directed(v, u, 0)[0])\n" + _HD_QUANTILES)),
+           breaks=(HD,),
+           why="hostile: the compiled directed_hausdorff bound to a name when the cell runs, before any call"),
+    Mutant("hd_skimage_hausdorff", "hausdorff_distance",
+           ((_HD_QUANTILES,
+             "    if percentile == 100 and tuple(spacing) == (1.0, 1.0):\n"
+             "        from skimage.metrics import hausdorff_distance as library_hd\n"
+             "        return float(library_hd(mask_boundary(pred).numpy(), mask_boundary(target).numpy()))\n"
+             + _HD_QUANTILES),),
+           breaks=(HD,),
+           why="hostile: scikit-image's hausdorff_distance of the two boundaries (in pixels)"),
+    Mutant("hd_percentile_as_fraction", "hausdorff_distance",
+           (("    q = percentile / 100\n", "    q = percentile if 0 < percentile <= 1 else percentile / 100\n"),),
+           breaks=(HDQ,), keeps=(HD,),
+           why="reads a percentile of at most 1 as a fraction (0.95 for HD95): q = 1 gives the maximum"),
+    Mutant("hd_empty_before_range_check", "hausdorff_distance",
+           ((_HD_RANGE_CHECK, ""),
+            (_HD_EMPTY_CASES, _HD_EMPTY_CASES + _HD_RANGE_CHECK)),
+           breaks=(HDQ,), keeps=(HD,),
+           why="answers 0 / inf for empty masks before checking the percentile: no ValueError there"),
+    Mutant("overlap_clamps_labels", "overlap_metrics",
+           (("    tp, fp, tn, fn = confusion_counts(pred, target, num_classes)",
+             "    pred, target = pred.long().clamp(0, num_classes - 1), target.long().clamp(0, num_classes - 1)\n"
+             "    tp, fp, tn, fn = confusion_counts(pred, target, num_classes)"),),
+           breaks=(DJ,), keeps=(RATES,),
+           why="clamps labels into [0, C) instead of letting confusion_counts refuse them"),
+    Mutant("pair_a_at_centre", "misleading_pair",
+           (("    a.view(-1)[far] = True\n", "    a[h // 2, w // 2] = True\n"),),
+           breaks=(PAIR,),
+           why="a is always the centre pixel, which a lesion in the middle covers"),
+    Mutant("pair_a_top_right", "misleading_pair",
+           (("    a.view(-1)[far] = True\n", "    a[0, w - 1] = True\n"),),
+           breaks=(PAIR,),
+           why="a is always the top-right pixel, which a lesion in that corner covers"),
+    # honest: the whole image for b; SciPy's cKDTree; a boundary by convolution; HD by distance transforms
+    Mutant("pair_b_whole_image", "misleading_pair",
+           (("    return a, b\n", "    return a, torch.ones_like(truth)\n"),),
+           breaks=(), keeps=(PAIR,),
+           why="honest: b marks the whole image (Dice above 0, HD95 below the far pixel's, many wrong pixels)"),
+    Mutant("distances_by_kdtree", "surface_distances",
+           (("    pairwise = torch.cdist(pa, pb, compute_mode=\"donot_use_mm_for_euclid_dist\")\n"
+             "    return pairwise.min(dim=1).values\n",
+             "    from scipy.spatial import cKDTree\n"
+             "    return torch.from_numpy(cKDTree(pb.numpy()).query(pa.numpy())[0]).double()\n"),),
+           breaks=(), keeps=(SD,),
+           why="honest: nearest boundary pixels by SciPy's cKDTree (not refused with the Hausdorff functions)"),
+    Mutant("boundary_by_conv_cross", "mask_boundary",
+           (("    padded = F.pad(mask, (1, 1, 1, 1), value=False)            # outside the image: background\n"
+             "    interior = (padded[:-2, 1:-1] & padded[2:, 1:-1]            # the pixels above and below\n"
+             "                & padded[1:-1, :-2] & padded[1:-1, 2:])         # left and right\n",
+             "    cross = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])[None, None]\n"
+             "    interior = F.conv2d(mask.float()[None, None], cross, padding=1)[0, 0] == 5\n"),),
+           breaks=(), keeps=(MB,),
+           why="honest: a pixel is interior when a 3 x 3 cross, zero-padded, sums to 5"),
+    Mutant("hd_by_distance_transforms", "hausdorff_distance",
+           ((_HD_QUANTILES,
+             "    from scipy import ndimage\n"
+             "    edge_p, edge_t = mask_boundary(pred).numpy(), mask_boundary(target).numpy()\n"
+             "    sampling = [float(s) for s in spacing]\n"
+             "    to_t = ndimage.distance_transform_edt(~edge_t, sampling=sampling)[edge_p]\n"
+             "    to_p = ndimage.distance_transform_edt(~edge_p, sampling=sampling)[edge_t]\n"
+             "    return float(max(np.percentile(to_t, percentile), np.percentile(to_p, percentile)))\n"),),
+           breaks=(), keeps=(HD, HDQ),
+           why="honest: both directions from SciPy's distance transforms, numpy.percentile"),
+]
+
 # the mistakes of the demo's buggy student: each costs one aspect and leaves the rest
 DEMO = ("overlap_empty_dice_zero", "hd_pooled_percentile")

@@ -4,6 +4,7 @@ the reference's weights) and that it learns to segment nuclei with the course's 
 from __future__ import annotations
 
 import torch
+import torchvision.transforms._functional_tensor as tv_functional_tensor
 import torchvision.transforms.functional as tv_functional
 import torchvision.transforms.v2.functional as tv2_functional
 import torchvision.transforms.v2.functional._geometry as tv2_geometry
@@ -18,15 +19,21 @@ from . import reference as R
 
 A = "13_unet"
 
-# torchvision's centre crop is the library version of center_crop (v1 and v2, with the helpers
-# they call through their modules, so an alias imported before the call trips too)
+# torchvision's crops are the library version of center_crop (v1 and v2). An alias bound before
+# the call (`from torchvision.transforms.functional import crop`) is the original function, so the
+# helpers they reach through their own modules are tripwires too: v1's tensor kernel, and the
+# usage logger and kernel lookup that every v1 and v2 crop calls first.
 _CROP_FORBID = ([(tv_functional, name, f"torchvision.transforms.functional.{name}")
                  for name in ("center_crop", "crop")]
+                + [(tv_functional, "_log_api_usage_once", "torchvision.transforms.functional (crop or center_crop)"),
+                   (tv_functional_tensor, "crop", "torchvision.transforms.functional.crop")]
                 + [(tv2_functional, name, f"torchvision.transforms.v2.functional.{name}")
                    for name in ("center_crop", "center_crop_image", "crop", "crop_image")]
                 + [(tv2_geometry, name, f"torchvision.transforms.v2.functional.{name}")
                    for name in ("center_crop", "center_crop_image", "crop", "crop_image",
-                                "_center_crop_compute_crop_anchor")])
+                                "_center_crop_compute_crop_anchor")]
+                + [(tv2_geometry, name, "torchvision.transforms.v2.functional (crop or center_crop)")
+                   for name in ("_log_api_usage_once", "_get_kernel")])
 
 
 def _call(fn, *args, **kwargs):
@@ -80,20 +87,63 @@ def _same_layout(got: dict, want: dict, what: str) -> None:
 _BLOCK_KEYS = ("0.weight", "0.bias", "2.weight", "2.bias")
 
 
-def _tolerance(dtype: torch.dtype) -> dict:
-    """Two 3x3 convolutions of at most 6 channels (54 products each) of values below a few units:
-    float32 rounding is a few 1e-7 per sum; a wrong padding, a missing ReLU or a reflected border
-    is off by 0.01 or more."""
-    return dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-9, atol=1e-11)
+def _tolerance(dtype: torch.dtype, scale: float = 1.0) -> dict:
+    """Two 3x3 convolutions of at most 6 channels (54 products each) of inputs below ``scale``:
+    float32 rounding is a few 1e-7 of the scale per sum; a wrong padding, a missing ReLU or a
+    reflected border is off by 0.01 of it or more."""
+    return (dict(rtol=1e-4, atol=1e-5 * scale) if dtype == torch.float32
+            else dict(rtol=1e-9, atol=1e-11 * scale))
+
+
+def _block_input(case) -> torch.Tensor:
+    return tensor_from_seed((case["batch"], case["in_channels"], *case["size"]), case["seed"],
+                            low=-case["scale"], high=case["scale"], dtype=norm_dtype(case["dtype"]))
+
+
+_INIT_SEEDS = (1_301, 1_302)
+_INIT_BLOCK = (8, 16)           # in, out: 1,152 and 2,304 weights, 16 biases per convolution
+
+
+def _seeded_block(double_conv, seed: int) -> dict:
+    """The state of double_conv(8, 16, 'same') built right after torch.manual_seed(seed)."""
+    block = _call(around(double_conv, "medgrade.worker.probes:built_after_seed"), seed, *_INIT_BLOCK, "same")
+    return _state(double_conv, block, f"double_conv{(*_INIT_BLOCK, 'same')}")
+
+
+def _default_initialization(double_conv) -> None:
+    """PyTorch's Conv2d draws its weights and biases uniformly in +-1 / sqrt(fan_in) from torch's global
+    generator: every value within that bound, spread over it (not a constant, not zeros), and another
+    seed gives other values (no seed, no generator of the block's own)."""
+    first, second = (_seeded_block(double_conv, seed) for seed in _INIT_SEEDS)
+    cin, cout = _INIT_BLOCK
+    for layer, fan_in in (("0", 9 * cin), ("2", 9 * cout)):
+        bound = fan_in ** -0.5
+        for kind in ("weight", "bias"):
+            name = f"{layer}.{kind}"
+            values = first[name].detach().double()
+            largest, spread = float(values.abs().max()), float(values.std())
+            if largest > bound * (1 + 1e-6):
+                raise CheckFailed(
+                    f"double_conv{(*_INIT_BLOCK, 'same')}: {name} has values up to {largest:.4f}, beyond "
+                    f"PyTorch's default bound 1 / sqrt(fan_in) = 1 / sqrt({fan_in}) = {bound:.4f}: keep the "
+                    f"convolutions' default initialization (no kaiming_normal_, no other init)")
+            if spread < 0.35 * bound:
+                raise CheckFailed(
+                    f"double_conv{(*_INIT_BLOCK, 'same')}: {name} has a standard deviation of {spread:.4f}; "
+                    f"PyTorch's default draws, uniform in +-{bound:.4f}, have about {bound / 3 ** 0.5:.4f}: "
+                    f"keep the convolutions' default initialization (no zeros, no constant)")
+    if all(torch.equal(first[k], second[k]) for k in first):
+        raise CheckFailed(
+            f"double_conv{(*_INIT_BLOCK, 'same')} built after torch.manual_seed({_INIT_SEEDS[0]}) and after "
+            f"torch.manual_seed({_INIT_SEEDS[1]}) has the same weights: the block must draw them from torch's "
+            f"global random generator as nn.Conv2d does (no torch.manual_seed, no generator of its own)")
 
 
 @aspect(A, task="double_conv", points=2)
 def double_conv_layers(double_conv):
     """double_conv is conv3x3 -> ReLU -> conv3x3 -> ReLU (no batch norm), zero padding 0 or 1; others refused."""
 
-    @showing(lambda c: {k: c[k] for k in ("in_channels", "out_channels", "padding")}
-             | {"x": tensor_from_seed((c["batch"], c["in_channels"], *c["size"]), c["seed"],
-                                      dtype=norm_dtype(c["dtype"]))})
+    @showing(lambda c: {k: c[k] for k in ("in_channels", "out_channels", "padding")} | {"x": _block_input(c)})
     def same_as_reference(case):
         dtype = norm_dtype(case["dtype"])
         cin, cout, padding = case["in_channels"], case["out_channels"], case["padding"]
@@ -104,10 +154,10 @@ def double_conv_layers(double_conv):
             block = _call(_module(double_conv, "double"), block)
         _call(_module(double_conv, "train"), block)
         state = _state(double_conv, block, "the block")
-        x = tensor_from_seed((case["batch"], cin, *case["size"]), case["seed"], dtype=dtype)
+        x = _block_input(case)
         got = _call(_module(double_conv, "__call__"), block, x.clone())
         expected = R.double_conv_forward(x.double(), [state[k].double() for k in _BLOCK_KEYS], padding)
-        assert_close(got, expected.to(dtype), **_tolerance(dtype),
+        assert_close(got, expected.to(dtype), **_tolerance(dtype, case["scale"]),
                      what="the block's output (computed with its own weights)")
 
     def refuses_other_paddings():
@@ -117,17 +167,24 @@ def double_conv_layers(double_conv):
     yield check_property(
         "nn.Sequential(Conv2d(in, out, 3), ReLU, Conv2d(out, out, 3), ReLU): its state_dict holds exactly "
         "the two convolutions' weights and biases, and its output equals two zero-padded 3x3 convolutions "
-        "with ReLUs computed from those weights (valid: H - 4, W - 4; same: H, W), float32 and float64",
+        "with ReLUs computed from those weights (valid: H - 4, W - 4; same: H, W), float32 and float64, "
+        "inputs up to 1 and up to 100",
         S.double_conv_cases(), same_as_reference, max_examples=30,
         examples=[{"in_channels": 1, "out_channels": 2, "padding": "valid", "batch": 1, "size": (6, 7),
-                   "dtype": "float64", "seed": 0},
+                   "dtype": "float64", "scale": 1, "seed": 0},
                   {"in_channels": 3, "out_channels": 4, "padding": "same", "batch": 2, "size": (5, 5),
-                   "dtype": "float32", "seed": 1},
+                   "dtype": "float32", "scale": 1, "seed": 1},
                   {"in_channels": 2, "out_channels": 1, "padding": "same", "batch": 1, "size": (1, 3),
-                   "dtype": "float64", "seed": 2},
+                   "dtype": "float64", "scale": 1, "seed": 2},
                   {"in_channels": 2, "out_channels": 3, "padding": "valid", "batch": 1, "size": (5, 5),
-                   "dtype": "float64", "seed": 3}])
+                   "dtype": "float64", "scale": 1, "seed": 3},
+                  {"in_channels": 3, "out_channels": 4, "padding": "same", "batch": 1, "size": (6, 6),
+                   "dtype": "float32", "scale": 100, "seed": 4}])        # activations beyond 6
     yield check_once("another padding ('full', 'SAME', 'reflect') raises ValueError", refuses_other_paddings)
+    yield check_once(
+        "PyTorch's default initialization, drawn from torch's global generator: after torch.manual_seed every "
+        "weight and bias lies within +-1 / sqrt(fan_in) and spreads over it, and another seed gives other values",
+        lambda: _default_initialization(double_conv))
 
 
 # ---------------------------------------------------------------- center_crop
@@ -241,12 +298,16 @@ def unet_output_size_rule(unet_output_size):
         if expected is None:
             _raises(unet_output_size, "ValueError", shown, size, depth=depth, padding=padding)
         else:
-            assert_equal(_call(unet_output_size, size, depth=depth, padding=padding), expected, what=shown)
+            got = _call(unet_output_size, size, depth=depth, padding=padding)
+            if type(got) is not int:
+                raise CheckFailed(f"{shown} should return a Python int, got {type(got).__module__}."
+                                  f"{type(got).__qualname__} {got!r}")
+            assert_equal(got, expected, what=shown)
 
     yield check_property(
         "the output side of a legal input side, layer by layer (valid: each 3x3 convolution removes 2 pixels, "
-        "each pooling halves, each up-convolution doubles; same: the side is kept), for depths 1 to 5 and "
-        "sides up to 1,200; ValueError for a side that makes a pooled map odd or any map smaller than 1",
+        "each pooling halves, each up-convolution doubles; same: the side is kept) as a Python int, for depths "
+        "1 to 5 and sides up to 1,200; ValueError for a side that makes a pooled map odd or any map smaller than 1",
         S.size_cases(), rule, max_examples=150,
         examples=[{"size": 572, "depth": 4, "padding": "valid"},      # the paper: 572 -> 388
                   {"size": 570, "depth": 4, "padding": "valid"},      # a pooled map of odd side
@@ -262,11 +323,13 @@ def unet_output_size_rule(unet_output_size):
 
     def refuses():
         for args, kwargs in (((64,), {"depth": 0, "padding": "same"}), ((64,), {"depth": 2, "padding": "full"}),
+                             ((64,), {"depth": 2, "padding": "SAME"}), ((188,), {"depth": 4, "padding": "Valid"}),
                              ((0,), {"depth": 1, "padding": "same"}), ((-4,), {"depth": 1, "padding": "valid"})):
             shown = f"unet_output_size({args[0]}, depth={kwargs['depth']}, padding={kwargs['padding']!r})"
             _raises(unet_output_size, "ValueError", shown, *args, **kwargs)
 
-    yield check_once("depth 0, an unknown padding, a side of 0 or below raise ValueError", refuses)
+    yield check_once("depth 0, an unknown padding ('full', 'SAME', 'Valid'), a side of 0 or below raise ValueError",
+                     refuses)
 
 
 # ---------------------------------------------------------------- unet_param_count
@@ -342,7 +405,8 @@ def unet_output_shape(UNet):
                     _input(case, size=bad))
 
     def refuses():
-        for kwargs in ({"depth": 0, "padding": "same"}, {"depth": 2, "padding": "full"}):
+        for kwargs in ({"depth": 0, "padding": "same"}, {"depth": 2, "padding": "full"},
+                       {"depth": 2, "padding": "SAME"}):
             _raises(UNet, "ValueError", f"UNet(1, 2, base_channels=2, **{kwargs})", 1, 2, base_channels=2, **kwargs)
 
     yield check_property(
@@ -356,7 +420,7 @@ def unet_output_shape(UNet):
                    "batch": 2, "size": (8, 12), "seed": 1},
                   {"in_channels": 2, "num_classes": 3, "depth": 1, "base_channels": 3, "padding": "valid",
                    "batch": 1, "size": (18, 20), "seed": 2}])
-    yield check_once("UNet(depth=0) and UNet(padding='full') raise ValueError", refuses)
+    yield check_once("UNet(depth=0), UNet(padding='full') and UNet(padding='SAME') raise ValueError", refuses)
 
 
 @aspect(A, task="UNet", points=1)
@@ -392,18 +456,25 @@ def unet_skips_align(UNet):
                                config["base_channels"], case["seed"])
         net = _call(_module(UNet, "double"), net)
         _call(_module(UNet, "load_state_dict"), net, state)
-        _call(_module(UNet, "eval"), net)
+        reference = R.reference_unet(**config, state=state)
         x = _input(case, dtype=torch.float64)
-        got = _call(_module(UNet, "__call__"), net, x.clone())
-        expected = R.reference_unet(**config, state=state)(x).detach()
-        scale = float(expected.abs().max()) if expected.numel() else 1.0
-        assert_close(got, expected, rtol=1e-7, atol=1e-9 * (1.0 + scale),
-                     what="the logits (your UNet and the reference, loaded with the same float64 weights)")
+        # train mode too: no dropout, no batch norm, nothing that depends on the mode; and inputs up to 100,
+        # where activations pass 6 (a ReLU6 or a clamp shows)
+        for mode, gain in (("eval", 1.0), ("eval", 100.0), ("train", 1.0)):
+            _call(_module(UNet, mode), net)
+            with torch.no_grad():
+                got = _call(_module(UNet, "__call__"), net, gain * x)
+                expected = reference(gain * x).detach()
+            scale = float(expected.abs().max()) if expected.numel() else 1.0
+            assert_close(got, expected, rtol=1e-7, atol=1e-9 * (1.0 + scale),
+                         what=f"the logits in {mode} mode, for the input times {gain:g} (your UNet and the "
+                              f"reference, loaded with the same float64 weights)")
 
     yield check_property(
         "loaded with the same float64 weights, the logits equal the reference's: max pooling, 2x2 up-convolution, "
         "the skip of each level cropped at the centre and concatenated first (torch.cat([skip, up], dim=1)), "
-        "the 1x1 head, no activation after it (depths 1 to 4, both paddings, H != W)",
+        "the 1x1 head, no activation after it, the same in train and eval mode (depths 1 to 4, both paddings, "
+        "H != W, inputs up to 1 and up to 100)",
         S.unet_cases(), same_values, max_examples=12,
         examples=[{"in_channels": 1, "num_classes": 2, "depth": 2, "base_channels": 2, "padding": "valid",
                    "batch": 1, "size": (44, 60), "seed": 0},
@@ -438,6 +509,7 @@ def unet_trains(UNet):
                               f"(the course's network reaches about 0.88 with this loop)")
 
     yield check_once(
-        "UNet(3, 2, depth=2, base_channels=8, padding='same') trained by the notebook's loop (300 steps of 4 "
-        "tiles, Adam, cross-entropy + soft Dice) on 160 tiles of 48 x 48 reaches Dice >= 0.8 on 48 new tiles",
+        "UNet(3, 2, depth=2, base_channels=8, padding='same'), built from torch.nn's layers and reset to their "
+        "default initialization under the check's seed, trained by the notebook's loop (300 steps of 4 tiles, "
+        "Adam, cross-entropy + soft Dice) on 160 tiles of 48 x 48 reaches Dice >= 0.8 on 48 new tiles",
         trained)

@@ -16,13 +16,16 @@ PADDINGS = ("valid", "same")
 
 @st.composite
 def double_conv_cases(draw):
-    """Channels, a padding and an input (batch, side lengths) big enough for two valid convolutions."""
+    """Channels, a padding and an input (batch, side lengths) big enough for two valid convolutions,
+    its values in (-scale, scale): at scale 100 the activations pass 6, where a ReLU6 or a clamp
+    would cut them."""
     padding = draw(st.sampled_from(PADDINGS))
     low = 5 if padding == "valid" else 1
     return {"in_channels": draw(st.integers(1, 5)), "out_channels": draw(st.integers(1, 6)),
             "padding": padding, "batch": draw(st.integers(1, 3)),
             "size": (draw(st.integers(low, 11)), draw(st.integers(low, 11))),
-            "dtype": draw(st.sampled_from(NORM_DTYPES)), "seed": draw(seeds)}
+            "dtype": draw(st.sampled_from(NORM_DTYPES)), "scale": draw(st.sampled_from((1, 100))),
+            "seed": draw(seeds)}
 
 
 CROP_DTYPES = ("float32", "float64", "int64", "bool")

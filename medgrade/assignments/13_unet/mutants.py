@@ -238,6 +238,103 @@ MUTANTS = [
                "stride, cat of a tuple"),
 ]
 
+# ---- audit
+_DEF_CROP = "def center_crop(x: torch.Tensor, height: int, width: int) -> torch.Tensor:"
+_CROP_RETURN = "    return x[..., top:top + height, left:left + width]"
+_SIZE_PADDING = ('    if padding not in ("valid", "same"):\n'
+                 '        raise ValueError(f"padding must be \'valid\' or \'same\', got {padding!r}")\n'
+                 '    if depth < 1 or size < 1:')
+_UNET_PADDING = ('        if padding not in ("valid", "same"):\n'
+                 '            raise ValueError(f"padding must be \'valid\' or \'same\', got {padding!r}")\n'
+                 '        self.depth, self.padding')
+
+MUTANTS += [
+    Mutant("double_conv_relu6", "double_conv",
+           (("nn.ReLU(),\n", "nn.ReLU6(),\n"), ("padding=pad), nn.ReLU())", "padding=pad), nn.ReLU6())")),
+           breaks=(BLOCK,),
+           why="ReLU6 instead of ReLU: the same below 6, so only larger activations show it"),
+    Mutant("double_conv_kaiming_init", "double_conv",
+           (("    return nn.Sequential(\n", "    block = nn.Sequential(\n"),
+            (_SECOND_CONV, _SECOND_CONV + "\n    for conv in (block[0], block[2]):\n"
+                           "        nn.init.kaiming_normal_(conv.weight, nonlinearity='relu')\n"
+                           "        nn.init.zeros_(conv.bias)\n    return block")),
+           breaks=(BLOCK,),
+           why="He initialization of its own: the contract keeps PyTorch's default one"),
+    Mutant("double_conv_zero_biases", "double_conv",
+           (("    return nn.Sequential(\n", "    block = nn.Sequential(\n"),
+            (_SECOND_CONV, _SECOND_CONV + "\n    nn.init.zeros_(block[0].bias)\n    nn.init.zeros_(block[2].bias)\n"
+                           "    return block")),
+           breaks=(BLOCK,),
+           why="zeroes the biases: not PyTorch's default initialization"),
+    Mutant("double_conv_seeds_itself", "double_conv",
+           (("    pad = 1 if padding", "    torch.manual_seed(0)\n    pad = 1 if padding"),),
+           breaks=(BLOCK,),
+           why="seeds torch's global generator in the block: every block of a shape gets the same weights, "
+               "whatever the caller seeded"),
+    Mutant("double_conv_second_built_first", "double_conv",
+           (("    return nn.Sequential(\n"
+             "        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=pad), nn.ReLU(),\n"
+             "        nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=pad), nn.ReLU())",
+             "    second = nn.Conv2d(out_channels, out_channels, 3, padding=pad)\n"
+             "    first = nn.Conv2d(in_channels, out_channels, 3, padding=pad)\n"
+             "    return nn.Sequential(first, nn.ReLU(), second, nn.ReLU())"),),
+           breaks=(), keeps=(BLOCK,),
+           why="honest: the second convolution built first (other draws, the same default initialization)"),
+    Mutant("center_crop_torchvision_crop_alias", "center_crop",
+           ((_DEF_CROP, "from torchvision.transforms.functional import crop as _tv_crop\n\n\n" + _DEF_CROP),
+            (_CROP_RETURN, "    return _tv_crop(x, top, left, height, width)")),
+           breaks=(CENTRED, CROP_CONTRACT),
+           why="computes the offsets, then calls torchvision's crop through a name bound before the call (refused)"),
+    Mutant("center_crop_torchvision_v2_crop_alias", "center_crop",
+           ((_DEF_CROP, "from torchvision.transforms.v2.functional import crop as _tv_crop\n\n\n" + _DEF_CROP),
+            (_CROP_RETURN, "    return _tv_crop(x, top, left, height, width)")),
+           breaks=(CENTRED, CROP_CONTRACT),
+           why="the same with torchvision.transforms.v2's crop (refused)"),
+    Mutant("unet_output_size_numpy_int", "unet_output_size",
+           (("    return side\n", "    import numpy as np\n    return np.int64(side)\n"),),
+           breaks=(RULE,),
+           why="returns a NumPy integer, not a Python int"),
+    Mutant("unet_output_size_any_case", "unet_output_size",
+           ((_SIZE_PADDING, "    padding = padding.lower()\n" + _SIZE_PADDING),),
+           breaks=(RULE,),
+           why="accepts 'SAME' and 'Valid': the contract names the paddings exactly"),
+    Mutant("unet_padding_any_case", "UNet",
+           ((_UNET_PADDING, "        padding = padding.lower()\n" + _UNET_PADDING),),
+           breaks=(SHAPE,), keeps=(LAYERS, VALUES),
+           why="accepts padding='SAME'"),
+    Mutant("unet_dropout_at_bottom", "UNet",
+           (("        x = self.bottom(x)\n", "        x = F.dropout(self.bottom(x), 0.5, self.training)\n"),),
+           breaks=(VALUES,), keeps=(SHAPE, LAYERS),
+           why="dropout after the bottom block (as MATLAB's unetLayers has): no parameter, so the state_dict "
+               "cannot show it; the logits in train mode do"),
+    Mutant("unet_softmax_when_training", "UNet",
+           (("        return self.head(x)\n",
+             "        return self.head(x).softmax(1) if self.training else self.head(x)\n"),),
+           breaks=(VALUES,), keeps=(SHAPE, LAYERS),
+           why="probabilities in train mode, logits in eval mode"),
+    Mutant("unet_relu6_decoder", "UNet",
+           ((_DECODE, "self.decode = nn.ModuleList([nn.Sequential(\n"
+                      "            nn.Conv2d(2 * c[level], c[level], 3, padding=int(padding == 'same')), nn.ReLU6(),\n"
+                      "            nn.Conv2d(c[level], c[level], 3, padding=int(padding == 'same')), nn.ReLU6())\n"
+                      "            for level in range(depth)])"),),
+           breaks=(VALUES,), keeps=(SHAPE, LAYERS),
+           why="its own decoder blocks with ReLU6: the same as ReLU on small activations, not on inputs up to 100"),
+    Mutant("unet_monai_basic_unet", "UNet",
+           (("class UNet(nn.Module):", "from monai.networks.nets import BasicUNet\n\n\nclass UNet(nn.Module):"),
+            ("        self.depth, self.padding = depth, padding\n",
+             "        self.depth, self.padding = depth, padding\n"
+             "        self.net = BasicUNet(spatial_dims=2, in_channels=in_channels, out_channels=num_classes,\n"
+             "                             features=(8, 8, 16, 32, 64, 8))\n        return\n"),
+            ("        for side in x.shape[-2:]:\n", "        return self.net(x)\n        for side in x.shape[-2:]:\n")),
+           breaks=(SHAPE, LAYERS, VALUES, TRAINS),
+           why="wraps MONAI's BasicUNet: another library's network (refused by the training check too)"),
+    Mutant("unet_zero_initialized", "UNet",
+           ((_HEAD, _HEAD + "        for p in self.parameters():\n            nn.init.zeros_(p)\n"),),
+           breaks=(), keeps=(TRAINS,),
+           why="zero weights from the constructor: the training check starts torch's layers from PyTorch's "
+               "default initialization under its own seed (only the architecture is graded)"),
+]
+
 # the mistakes of the demo's buggy student: a corner crop (loses center_crop_centred only) and the
 # up-sampled map concatenated first (loses unet_skips_align only)
 DEMO = ("center_crop_top_left", "unet_skip_second")
