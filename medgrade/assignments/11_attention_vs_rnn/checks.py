@@ -19,7 +19,7 @@ from medgrade.common.tensors import norm_dtype, tensor_from_seed
 from medgrade.failures import CheckFailed, assert_close, assert_equal, expect_tensor, modified_in_place
 from medgrade.properties import around, call, check_once, check_property, gradients, showing
 from medgrade.registry import aspect
-from medgrade.timing import SpeedCase, grading_device, measure_ratio
+from medgrade.timing import SpeedCase, measure_ratio
 
 from . import inputs as S
 from . import reference as oracles
@@ -92,13 +92,15 @@ def _raises_value_error(fn, *args, **kwargs) -> bool:
 def _cell_tensors(case, gates: int):
     """x, weight_ih, weight_hh, bias_ih, bias_hh, h, c of one recurrent step; weights as torch initializes
     them, U(-1/sqrt(H), 1/sqrt(H))."""
-    B, I, H, s = case["batch"], case["inp"], case["hidden"], case["seed"]
+    B, n_in, H, s = case["batch"], case["inp"], case["hidden"], case["seed"]
     dtype, k = norm_dtype(case["dtype"]), 1.0 / math.sqrt(case["hidden"])
-    x = tensor_from_seed((B, I), s, low=-2.0, high=2.0, dtype=dtype)
-    w_ih = tensor_from_seed((gates * H, I), s + 1, low=-k, high=k, dtype=dtype)
+    x = tensor_from_seed((B, n_in), s, low=-2.0, high=2.0, dtype=dtype)
+    w_ih = tensor_from_seed((gates * H, n_in), s + 1, low=-k, high=k, dtype=dtype)
     w_hh = tensor_from_seed((gates * H, H), s + 2, low=-k, high=k, dtype=dtype)
-    b_ih = tensor_from_seed((gates * H,), s + 3, low=-k, high=k, dtype=dtype) if case["bias"] in ("both", "ih") else None
-    b_hh = tensor_from_seed((gates * H,), s + 4, low=-k, high=k, dtype=dtype) if case["bias"] in ("both", "hh") else None
+    b_ih = (tensor_from_seed((gates * H,), s + 3, low=-k, high=k, dtype=dtype)
+            if case["bias"] in ("both", "ih") else None)
+    b_hh = (tensor_from_seed((gates * H,), s + 4, low=-k, high=k, dtype=dtype)
+            if case["bias"] in ("both", "hh") else None)
     h = tensor_from_seed((B, H), s + 5, low=-1.0, high=1.0, dtype=dtype)
     c = tensor_from_seed((B, H), s + 6, low=-2.0, high=2.0, dtype=dtype)
     return x, w_ih, w_hh, b_ih, b_hh, h, c
@@ -367,7 +369,7 @@ def _dead_shown(case):
 
 @aspect(A, task="scaled_dot_product_attention", points=1)
 def scaled_dot_product_attention_edge_cases(scaled_dot_product_attention):
-    """Queries with no key left (fully masked, S = 0) give zeros and finite gradients; dropout and mask + causal raise."""
+    """Fully masked queries and S = 0 give zeros and finite gradients; dropout and mask + causal raise."""
 
     @showing(_dead_shown)
     def zeros_for_dead_rows(case):
@@ -666,9 +668,11 @@ def _mha_inputs(case):
     query = tensor_from_seed((B, L, E), s, dtype=dtype)
     key = query if case["self"] else tensor_from_seed((B, S_, E), s + 1, dtype=dtype)
     value = query if case["self"] else tensor_from_seed((B, S_, E), s + 2, dtype=dtype)
+    out_bound = 1 / math.sqrt(E)
     params = {"in_proj_weight": tensor_from_seed((3 * E, E), s + 3, low=-bound, high=bound, dtype=dtype),
-              "in_proj_bias": tensor_from_seed((3 * E,), s + 4, low=-0.5, high=0.5, dtype=dtype) if case["bias"] else None,
-              "out_proj_weight": tensor_from_seed((E, E), s + 5, low=-1 / math.sqrt(E), high=1 / math.sqrt(E), dtype=dtype),
+              "in_proj_bias": (tensor_from_seed((3 * E,), s + 4, low=-0.5, high=0.5, dtype=dtype)
+                               if case["bias"] else None),
+              "out_proj_weight": tensor_from_seed((E, E), s + 5, low=-out_bound, high=out_bound, dtype=dtype),
               "out_proj_bias": tensor_from_seed((E,), s + 6, low=-0.5, high=0.5, dtype=dtype) if case["bias"] else None}
     g = torch.Generator().manual_seed(s + 7)
     keeper = int(torch.randint(0, S_, (1,), generator=g))     # one key no mask hides
@@ -691,8 +695,8 @@ def _mha_inputs(case):
 
 def _mha_shown(case):
     query, key, value, h, params, masks = _mha_inputs(case)
-    return {"query": query, "key": key if not case["self"] else "query", "value": value if not case["self"] else "query",
-            "num_heads": h, **params, **masks}
+    return {"query": query, "key": key if not case["self"] else "query",
+            "value": value if not case["self"] else "query", "num_heads": h, **params, **masks}
 
 
 @aspect(A, task="multi_head_attention", points=3)
