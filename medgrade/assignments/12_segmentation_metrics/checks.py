@@ -232,22 +232,18 @@ def _overlap_examples(what):
             ("a small overlap", *half)]
 
 
-@aspect(A, task="overlap_metrics", points=2)
-def overlap_metrics_dice_jaccard(overlap_metrics):
-    """Dice and Jaccard per image and class as MONAI and set arithmetic; 1 when both are empty; bad labels refused."""
-    keys = ("dice", "jaccard")
-
+def _same_as_references(overlap_metrics, keys):
+    """A property: the entries ``keys`` of overlap_metrics equal MONAI's and set arithmetic's on a case."""
     @_fail_with(_label_shown)
     def same_as_references(case):
         pred, target = _labels(case)
         got = _metrics_call(overlap_metrics, pred, target, case["classes"], keys)
         _compare_metrics(got, pred, target, case["classes"], keys)
+    return same_as_references
 
-    yield check_property(
-        "dice and jaccard (float64, (B, C)) equal MONAI's DiceMetric and MeanIoU (include_background=True, "
-        "ignore_empty=False) and the pixel sets' 2|P and T| / (|P| + |T|), |P and T| / |P or T|",
-        S.label_cases(), same_as_references, max_examples=50, examples=_LABEL_EXAMPLES)
 
+def _conventions(overlap_metrics, keys):
+    """A check: the entries ``keys`` on the pinned empty-mask examples."""
     def conventions():
         for what, p, t, c in _overlap_examples(keys):
             got = _metrics_call(overlap_metrics, p, t, c, keys)
@@ -255,6 +251,22 @@ def overlap_metrics_dice_jaccard(overlap_metrics):
                 _compare_metrics(got, p, t, c, keys)
             except CheckFailed as e:
                 raise CheckFailed(f"{what} (pred = {p.tolist()}, target = {t.tolist()}): {e.message}") from None
+    return conventions
+
+
+@aspect(A, task="overlap_metrics", points=2)
+def overlap_metrics_dice_jaccard(overlap_metrics):
+    """Dice and Jaccard per image and class as MONAI and set arithmetic; 1 when both are empty; bad labels refused."""
+    keys = ("dice", "jaccard")
+
+    same_as_references = _same_as_references(overlap_metrics, keys)
+
+    yield check_property(
+        "dice and jaccard (float64, (B, C)) equal MONAI's DiceMetric and MeanIoU (include_background=True, "
+        "ignore_empty=False) and the pixel sets' 2|P and T| / (|P| + |T|), |P and T| / |P or T|",
+        S.label_cases(), same_as_references, max_examples=50, examples=_LABEL_EXAMPLES)
+
+    conventions = _conventions(overlap_metrics, keys)
 
     yield check_once("a class absent from both maps scores 1, present in only one of them 0", conventions)
 
@@ -284,24 +296,14 @@ def overlap_metrics_rates(overlap_metrics):
     """Precision, recall, specificity per image and class as MONAI gives them; NaN exactly where undefined."""
     keys = ("precision", "recall", "specificity")
 
-    @_fail_with(_label_shown)
-    def same_as_references(case):
-        pred, target = _labels(case)
-        got = _metrics_call(overlap_metrics, pred, target, case["classes"], keys)
-        _compare_metrics(got, pred, target, case["classes"], keys)
+    same_as_references = _same_as_references(overlap_metrics, keys)
 
     yield check_property(
         "precision TP / (TP + FP), recall TP / (TP + FN) and specificity TN / (TN + FP) (float64, (B, C)) equal "
         "MONAI's confusion-matrix metrics and the pixel sets' ratios, NaN where the denominator is 0",
         S.label_cases(), same_as_references, max_examples=50, examples=_LABEL_EXAMPLES)
 
-    def conventions():
-        for what, p, t, c in _overlap_examples(keys):
-            got = _metrics_call(overlap_metrics, p, t, c, keys)
-            try:
-                _compare_metrics(got, p, t, c, keys)
-            except CheckFailed as e:
-                raise CheckFailed(f"{what} (pred = {p.tolist()}, target = {t.tolist()}): {e.message}") from None
+    conventions = _conventions(overlap_metrics, keys)
 
     yield check_once("empty prediction: precision NaN; empty target: recall NaN; a class everywhere: "
                      "specificity NaN; defined values otherwise", conventions)
