@@ -346,8 +346,9 @@ class Process:
         try:
             yield
         except wire.Timeout:
+            held = _memory_held(self.proc.pid)
             self.kill()
-            raise WorkerLost(f"{what} did not finish within {limit:g} s; it was stopped") from None
+            raise WorkerLost(f"{what} did not finish within {limit:g} s; it was stopped" + held) from None
         except wire.Closed:
             code = self.kill()
             raise WorkerLost(f"{what} ended the process that ran it ({_exit_text(code)})") from None
@@ -364,6 +365,22 @@ class Process:
             self.proc.join(5)
             shutil.rmtree(self.home, ignore_errors=True)
         return self.proc.exitcode
+
+
+def _memory_held(pid: int | None) -> str:
+    """What a worker stopped for time held in memory, when that is a large part of its cap
+    (a submission that hoards memory under a slow machine runs out of time before its cap)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            kb = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in fh)
+                  if k == "VmHWM"}
+    except (OSError, ValueError, IndexError):
+        return ""
+    used = max(kb.values(), default=0) << 10
+    if used < sandbox.MEMORY_BYTES // 2:
+        return ""
+    return (f" while it held {used / 2**30:.1f} GiB of memory (a submission may use "
+            f"{sandbox.MEMORY_BYTES / 2**30:.0f} GiB)")
 
 
 def _exit_text(code: int | None) -> str:

@@ -83,6 +83,22 @@ def test_lost_aspects_say_why():
     assert "scored 0 for review" in machinery and "_disable_current_modes" in machinery, machinery
 
 
+def test_a_hoard_stopped_for_time_says_how_much_memory_it_held():
+    """A hoard that a slow machine stops for time before it reaches the memory cap: the report
+    says how much memory it held (what 'memory_bomb' gets where writing 4 GiB takes seconds)."""
+    from medgrade.isolation import grade_cells
+    hoard = """
+import time
+def box_area(boxes):
+    hoard = torch.ones(int(2.5 * 2**30), dtype=torch.uint8)
+    time.sleep(10 ** 6)
+"""
+    cells = submission_cells(load_notebook("solutions", ASSIGNMENT)) + [hoard]
+    (_, points, report), = grade_cells(cells, [ASPECTS["box_area_correct"]], call_seconds=8)
+    assert points == 0.0
+    assert "did not finish within 8 s" in report and "GiB of memory" in report, report
+
+
 @pytest.mark.skipif(sandbox.landlock_abi() < 1, reason="this kernel cannot restrict reading (no Landlock)")
 def test_the_library_cannot_be_loaded_where_it_is_refused():
     """Defence in depth, without the static reading: the answer cells of 'dispatch_modes_off'
