@@ -1,0 +1,1 @@
+"""15_yolo: YOLO: one look at the grid."""

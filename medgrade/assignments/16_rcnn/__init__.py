@@ -1,0 +1,1 @@
+"""16_rcnn: From R-CNN to Mask R-CNN: anchors, matching, RoI Align."""

@@ -1,0 +1,1 @@
+"""17_tracking: Detection vs tracking: following lesions through frames."""
