@@ -100,6 +100,10 @@ TERMS: tuple[Term, ...] = (
     Term("intersection over union (IoU); generalized IoU", "交並比；廣義交並比"),
     Term("non-maximum suppression (NMS)", "非極大值抑制"),
     Term("bounding box", "邊界框"),
+    Term("anchor box", "錨框", ("錨點框",)),
+    Term("region proposal; region proposal network (RPN)", "候選區域；區域候選網絡", ("區域建議", "區域提議")),
+    Term("selective search", "選擇性搜索", ("選擇性搜尋",)),
+    Term("region of interest (RoI)", "感興趣區域"),
     # compression
     Term("pruning (structured / unstructured)", "剪枝（結構化、非結構化）"),
     Term("quantization", "量化"),
