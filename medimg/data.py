@@ -245,3 +245,122 @@ def nuclei_tiles(n: int, size: int = 64, seed: int = 0, return_instances: bool =
         instances[t] = lookup[labels]
     out = (torch.from_numpy(images), torch.from_numpy(instances > 0))
     return out + (torch.from_numpy(instances),) if return_instances else out
+
+
+# ---------------------------------------------------------------- 17_tracking
+
+@dataclass
+class CellSequence:
+    frames: torch.Tensor | None   # (T, H, W) float32 in [0, 1], or None when made without images
+    ids: list                     # per frame: (n,) int64, the cells' ids (1, 2, ...)
+    boxes: list                   # per frame: (n, 4) float64, their true boxes
+    visible: list                 # per frame: (n,) bool, False while a cell is out of focus
+
+
+def moving_cells(n_frames: int = 40, n_lanes: int = 5, crossing_lanes: int = 2, occlusions: int = 3,
+                 size: int = 128, seed: int = 0, noise: float = 0.04, images: bool = True) -> CellSequence:
+    """A time-lapse microscopy sequence: bright round cells drifting at constant velocity (with a
+    little jitter) along horizontal lanes 20 px apart. In ``crossing_lanes`` of the lanes two cells
+    move towards each other and cross near the middle of the sequence (a few pixels apart
+    vertically, so they overlap); in the others one cell drifts alone (no trajectory crosses
+    another). ``occlusions`` cells go out of focus for 2 to 4 frames: they stay in the ground truth
+    (``visible`` False) but are not drawn. Every cell stays inside the field of view."""
+    rng = np.random.default_rng(seed)
+    n_lanes = min(n_lanes, (size - 8) // 20)
+    lanes = 14.0 + 20.0 * np.arange(n_lanes)
+    crossing = set(rng.choice(n_lanes, size=min(crossing_lanes, n_lanes), replace=False).tolist())
+    cells = []          # (start x, start y, vx, vy, radius, brightness)
+    for lane, y in enumerate(lanes):
+        r = rng.uniform(3.5, 5.0)
+        if lane in crossing:
+            speed = rng.uniform(1.6, 2.4)
+            meet, dy = size / 2 + rng.uniform(-8, 8), rng.uniform(2.0, 3.5)
+            for sign, offset in ((1, -dy / 2), (-1, dy / 2)):
+                x0 = meet - sign * speed * n_frames / 2
+                cells.append((x0, y + offset, sign * speed, rng.uniform(-0.03, 0.03), r * rng.uniform(0.9, 1.1),
+                              rng.uniform(0.6, 0.9)))
+        else:
+            vx = rng.choice([-1, 1]) * rng.uniform(0.6, 1.5)
+            x0 = size / 2 - vx * n_frames / 2 + rng.uniform(-10, 10)
+            cells.append((x0, y, vx, rng.uniform(-0.05, 0.05), r, rng.uniform(0.6, 0.9)))
+    hidden = np.zeros((n_frames, len(cells)), dtype=bool)
+    for c in rng.choice(len(cells), size=min(occlusions, len(cells)), replace=False):
+        start = int(rng.integers(5, max(6, n_frames - 8)))
+        hidden[start:start + int(rng.integers(2, 5)), c] = True
+    ids, boxes, visible = [], [], []
+    frames = np.zeros((n_frames, size, size), dtype=np.float32) if images else None
+    yy, xx = np.mgrid[0:size, 0:size].astype(float)
+    for t in range(n_frames):
+        rows = []
+        for x0, y0, vx, vy, r, _ in cells:
+            cx = float(np.clip(x0 + vx * t + rng.normal(scale=0.15), r + 1, size - r - 1))
+            cy = float(np.clip(y0 + vy * t + rng.normal(scale=0.15), r + 1, size - r - 1))
+            rows.append([cx - r, cy - r, cx + r, cy + r])
+        ids.append(torch.arange(1, len(cells) + 1, dtype=torch.int64))
+        boxes.append(torch.tensor(rows, dtype=torch.float64).reshape(-1, 4))
+        visible.append(torch.from_numpy(~hidden[t]))
+        if images:
+            img = 0.1 + 0.03 * ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=6)
+            for (x1, y1, x2, y2), (*_, r, bright), shown in zip(rows, cells, ~hidden[t]):
+                if shown:
+                    d = np.hypot(xx - (x1 + x2) / 2, yy - (y1 + y2) / 2)
+                    img = img + bright / (1 + np.exp((d - r) / 0.6))          # a soft-edged disc
+            frames[t] = np.clip(img + rng.normal(scale=noise, size=img.shape), 0, 1)
+    return CellSequence(None if frames is None else torch.from_numpy(frames), ids, boxes, visible)
+
+
+def cell_detections(seq: CellSequence, jitter: float = 0.3, seed: int = 0) -> list:
+    """A detector's output on each frame of ``seq``: the visible cells' boxes, jittered by
+    ``jitter`` pixels, in a random order. Returns per frame a (D, 4) float64 tensor."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for boxes, shown in zip(seq.boxes, seq.visible):
+        b = boxes[shown].numpy()
+        b = b + rng.normal(scale=jitter, size=b.shape)
+        out.append(torch.from_numpy(b[rng.permutation(len(b))]).reshape(-1, 4))
+    return out
+
+
+# ---------------------------------------------------------------- 15_yolo
+
+FINDING_CLASSES = ("nodule", "mass")      # a mass is a finding of 30 mm or more across
+
+
+@dataclass
+class ChestXray:
+    image: torch.Tensor      # (H, W) float32 in [0, 1]
+    boxes: torch.Tensor      # (K, 4) float32 (x1, y1, x2, y2), tight around each finding
+    labels: torch.Tensor     # (K,) int64: 0 nodule (< 30 mm), 1 mass (>= 30 mm)
+
+
+def chest_xray(size: int = 224, n_findings: int = 3, seed: int = 0, mm_per_pixel: float = 1.6) -> ChestXray:
+    """A frontal chest radiograph: dark lung fields, the bright mediastinum and spine, rib shadows,
+    and ``n_findings`` round opacities inside the lungs, nodules and masses (30 mm and more)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(float) / size
+    lungs = np.zeros((size, size), dtype=bool)
+    for side in (0.29, 0.71):
+        lungs |= ((xx - side) / 0.17) ** 2 + ((yy - 0.5) / 0.34) ** 2 < 1
+    img = np.where(lungs, 0.22, 0.62)
+    img = img + 0.18 * np.exp(-((xx - 0.5) / 0.06) ** 2)                    # spine and mediastinum
+    ribs = np.cos(2 * np.pi * (yy * 9 + 2.5 * (xx - 0.5) ** 2)) > 0.55
+    img = img + 0.08 * (ribs & lungs)
+    img = ndimage.gaussian_filter(img, sigma=size / 110)
+    img = img + 0.05 * ndimage.gaussian_filter(rng.normal(size=(size, size)), sigma=size / 40) * 8
+    boxes, labels = [], []
+    for _ in range(n_findings):
+        diameter_mm = rng.choice([rng.uniform(8, 28), rng.uniform(32, 60)], p=[0.65, 0.35])
+        r = diameter_mm / mm_per_pixel / 2
+        for _ in range(50):                                               # a centre inside a lung
+            cx, cy = rng.uniform(0.15, 0.85) * size, rng.uniform(0.2, 0.8) * size
+            if lungs[int(cy), int(cx)] and all(abs(cx - (b[0] + b[2]) / 2) > r + 4 or abs(cy - (b[1] + b[3]) / 2) > r + 4
+                                                for b in boxes):
+                break
+        d = np.sqrt((xx * size - cx) ** 2 + (yy * size - cy) ** 2) / r
+        img = img + 0.3 * np.clip(1.2 - d ** 2, 0, 1) ** 0.7
+        boxes.append([max(cx - r, 0.0), max(cy - r, 0.0), min(cx + r, size), min(cy + r, size)])
+        labels.append(int(diameter_mm >= 30))
+    img = np.clip(img + rng.normal(scale=0.02, size=img.shape), 0, 1)
+    return ChestXray(image=torch.from_numpy(img).float(),
+                     boxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                     labels=torch.tensor(labels, dtype=torch.int64))

@@ -684,3 +684,198 @@ def call_watched(fn, *args, **kwargs):
     for _, t in _tensors_within(value, "its result"):
         _RETURNED.append(_weakref.ref(t))
     return value, {"modified": modified, "aliased": aliased, "globals": changed}
+
+
+# ---------------------------------------------------------------- 17_tracking: solvers refused, objects kept here
+# The assignment task is the Hungarian algorithm: SciPy's linear_sum_assignment (a compiled
+# function a cell may have bound to a name before the call, which no tripwire on a module
+# reaches), SciPy's sparse matching and NetworkX's matchings are refused by watching every call
+# made during the student's (a profile hook sees compiled functions however they were reached);
+# the packages that exist only to solve assignments cannot be imported fresh during the call.
+# The Kalman filter and the tracker are classes: they are built and driven here, and only their
+# plain results go back.
+
+_SOLVER_PACKAGES = ("lap", "lapx", "lapjv", "lapsolver", "munkres", "hungarian", "networkx")
+
+
+def _solvers() -> tuple[set, set]:
+    """(compiled solver functions, code objects of Python solver functions) loaded in this process."""
+    compiled, code = set(), set()
+    try:
+        import scipy.optimize as _opt
+        compiled.add(_opt.linear_sum_assignment)
+    except ImportError:
+        pass
+    try:
+        import scipy.sparse.csgraph as _graph
+        for name in ("min_weight_full_bipartite_matching", "maximum_bipartite_matching"):
+            if hasattr(_graph, name):
+                compiled.add(getattr(_graph, name))
+    except ImportError:
+        pass
+    for name, module in list(_sys.modules.items()):
+        if module is None or not (name == "networkx.algorithms" or name.startswith("networkx.algorithms.")):
+            continue
+        for attr in ("max_weight_matching", "min_weight_matching", "minimum_weight_full_matching",
+                     "hopcroft_karp_matching", "maximum_matching", "eppstein_matching"):
+            value = vars(module).get(attr)
+            value = getattr(value, "__wrapped__", value)
+            if hasattr(value, "__code__"):
+                code.add(value.__code__)
+    return compiled, code
+
+
+class _NoSolverImport(_abc.MetaPathFinder):
+    def __init__(self, tripped: list):
+        self.tripped = tripped
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == p or name.startswith(p + ".") for p in _SOLVER_PACKAGES):
+            self.tripped.append(name)
+            raise ImportError(f"{name} may not be used in this exercise")
+        return None
+
+
+def without_assignment_solvers(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with every library assignment solver refused (see above); raises
+    after the call when one was reached, whatever the function did with the exception."""
+    compiled, code = _solvers()
+    tripped: list = []
+
+    def watch(frame, event, arg):
+        if event == "c_call" and arg in compiled:
+            tripped.append(f"{getattr(arg, '__module__', '') or 'scipy'}.{arg.__name__}")
+            raise _Refused(f"{arg.__name__} may not be used in this exercise")
+        if event == "call" and frame.f_code in code:
+            tripped.append(f"networkx {frame.f_code.co_name}")
+            raise _Refused(f"{frame.f_code.co_name} may not be used in this exercise")
+
+    finder = _NoSolverImport(tripped)
+    _sys.meta_path.insert(0, finder)
+    previous = _sys.getprofile()
+    _sys.setprofile(watch)
+    try:
+        value = fn(*args, **kwargs)
+    finally:
+        _sys.setprofile(previous)
+        if finder in _sys.meta_path:
+            _sys.meta_path.remove(finder)
+    if tripped:
+        raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write the assignment "
+                       "yourself (the Hungarian algorithm, or any exact method of your own)")
+    return value
+
+
+def _snapshot(value):
+    import copy
+    return value.detach().clone() if isinstance(value, torch.Tensor) else copy.deepcopy(value)
+
+
+def run_kalman(KalmanFilter, z0, script: list, matrices: dict):
+    """Build ``KalmanFilter(z0, **matrices)`` and run ``script`` (("predict",) or ("update", z)
+    steps). Returns [(None, x, P)] after construction, then (what the call returned, x, P) after
+    each step, each a copy taken at that moment."""
+    kf = KalmanFilter(z0, **matrices)
+    out = [(None, _snapshot(kf.x), _snapshot(kf.P))]
+    for step in script:
+        got = kf.predict() if step[0] == "predict" else kf.update(step[1])
+        out.append((_snapshot(got), _snapshot(kf.x), _snapshot(kf.P)))
+    return out
+
+
+def run_tracker(Tracker, settings: dict, frames: list):
+    """Build ``Tracker(**settings)`` and give it the frames' detections one frame at a time; what
+    each update returned, copied at that moment."""
+    tracker = Tracker(**settings)
+    return [_snapshot(tracker.update(detections)) for detections in frames]
+
+
+# ---------------------------------------------------------------- 15_yolo: library mAP refused, the timed decode
+# The tasks are the average precision that torchmetrics' MeanAveragePrecision and pycocotools'
+# COCOeval compute. Neither is imported to be refused: during the call a fresh import of either
+# fails; where one is loaded already, COCOeval's methods and every function and class of
+# torchmetrics' detection modules are tripwires (a class bound to a name before the call cannot
+# be built: its __init__ trips).
+
+_MAP_PACKAGES = ("torchmetrics", "pycocotools", "faster_coco_eval")
+
+
+class _NoMapImport(_abc.MetaPathFinder):
+    def __init__(self, tripped: list):
+        self.tripped = tripped
+
+    def find_spec(self, name, path=None, target=None):
+        if any(name == p or name.startswith(p + ".") for p in _MAP_PACKAGES):
+            self.tripped.append(name)
+            raise ImportError(f"{name} may not be used in this exercise")
+        return None
+
+
+def _map_tripwires(tripped: list) -> list:
+    """(owner, attribute, original) for every tripwire set in the loaded detection metrics."""
+    saved = []
+    for name, module in list(_sys.modules.items()):
+        if module is None:
+            continue
+        if name in ("pycocotools.cocoeval", "faster_coco_eval.core.cocoeval"):
+            cls = getattr(module, "COCOeval", None)
+            for attr in ("evaluate", "accumulate", "summarize", "evaluateImg", "computeIoU"):
+                if cls is not None and attr in vars(cls):
+                    saved.append((cls, attr, vars(cls)[attr]))
+                    setattr(cls, attr, _tripwire(f"{name}.COCOeval", tripped))
+        if not (name.startswith("torchmetrics.detection") or name.startswith("torchmetrics.functional.detection")):
+            continue
+        for attr, value in list(vars(module).items()):
+            if attr.startswith("__") or not callable(value):
+                continue
+            if not str(getattr(value, "__module__", "") or "").startswith("torchmetrics"):
+                continue
+            label = f"{getattr(value, '__module__', name)}.{attr}"
+            if isinstance(value, type):
+                if "__init__" in vars(value):
+                    saved.append((value, "__init__", vars(value)["__init__"]))
+                    setattr(value, "__init__", _tripwire(label, tripped))
+            else:
+                saved.append((module, attr, value))
+                setattr(module, attr, _tripwire(label, tripped))
+    return saved
+
+
+def without_map_libraries(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with torchmetrics' and pycocotools' mean average precision refused;
+    raises after the call when anything was reached, whatever the function did with the exception."""
+    tripped: list = []
+    finder = _NoMapImport(tripped)
+    _sys.meta_path.insert(0, finder)
+    saved = []
+    try:
+        saved = _map_tripwires(tripped)
+        value = fn(*args, **kwargs)
+    finally:
+        for owner, attr, original in reversed(saved):
+            setattr(owner, attr, original)
+        if finder in _sys.meta_path:
+            _sys.meta_path.remove(finder)
+    if tripped:
+        raise _Refused(f"your function used {tripped[0]}: this exercise asks you to compute the average "
+                       "precision yourself (torch and torchvision.ops.box_iou are fine)")
+    return value
+
+
+def yolo_decode(pred, S: int, B: int, C: int, image_size, conf_threshold: float):
+    """The course's vectorized YOLOv1 decode: the reference of the speed check."""
+    height, width = image_size
+    slots = pred[..., :5 * B].reshape(S, S, B, 5)
+    probs = pred[..., 5 * B:]
+    label = probs.argmax(dim=-1)
+    best = probs.gather(-1, label.unsqueeze(-1))
+    cells = torch.arange(S, device=pred.device, dtype=pred.dtype)
+    cx = (cells.view(1, S, 1) + slots[..., 0]) * (width / S)
+    cy = (cells.view(S, 1, 1) + slots[..., 1]) * (height / S)
+    w = slots[..., 2] ** 2 * width
+    h = slots[..., 3] ** 2 * height
+    boxes = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], dim=-1).reshape(-1, 4)
+    scores = (slots[..., 4] * best).reshape(-1)
+    labels = label.unsqueeze(-1).expand(S, S, B).reshape(-1)
+    keep = scores > conf_threshold
+    return boxes[keep], scores[keep], labels[keep]
