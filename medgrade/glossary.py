@@ -104,6 +104,10 @@ TERMS: tuple[Term, ...] = (
     Term("region proposal; region proposal network (RPN)", "候選區域；區域候選網絡", ("區域建議", "區域提議")),
     Term("selective search", "選擇性搜索", ("選擇性搜尋",)),
     Term("region of interest (RoI)", "感興趣區域"),
+    Term("confidence score", "置信度", ("信心分數", "可信度")),
+    Term("precision; recall", "精確率；召回率", ("查準率", "查全率")),
+    Term("average precision (AP); mean average precision (mAP)", "平均精度；平均精度均值", ("平均準確率",)),
+    Term("real-time", "實時", ("即時",)),
     # compression
     Term("pruning (structured / unstructured)", "剪枝（結構化、非結構化）"),
     Term("quantization", "量化"),
