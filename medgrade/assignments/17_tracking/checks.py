@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from medgrade.common import boxes as box_lib
 from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor, modified_in_place
 from medgrade.properties import around, call, check_once, check_property, showing
-
 from medgrade.registry import aspect
 
 from . import inputs as S
@@ -57,11 +56,14 @@ def iou_cost_matrix_correct(iou_cost_matrix):
         "equals 1 - torchvision.ops.box_iou(tracks, detections): shape (T, D) (rows are tracks), the boxes' "
         "dtype, 1 for boxes that do not overlap, 0 for identical boxes; (0, D), (T, 0) and (0, 0) when a "
         "set is empty; inputs unchanged",
-        st.builds(pair, box_lib.box_sets(0, 8), box_lib.box_sets(0, 8), st.sampled_from([torch.float32, torch.float64])),
+        st.builds(pair, box_lib.box_sets(0, 8), box_lib.box_sets(0, 8),
+                  st.sampled_from([torch.float32, torch.float64])),
         same_as_reference, max_examples=40,
         examples=[{"tracks": torch.zeros(0, 4), "detections": box_lib.boxes_from_seed(3, 1)},
-                  {"tracks": _boxes([[0, 0, 2, 2], [5, 5, 9, 9]]), "detections": torch.zeros(0, 4, dtype=torch.float64)},
-                  {"tracks": torch.zeros(0, 4, dtype=torch.float64), "detections": torch.zeros(0, 4, dtype=torch.float64)},
+                  {"tracks": _boxes([[0, 0, 2, 2], [5, 5, 9, 9]]),
+                   "detections": torch.zeros(0, 4, dtype=torch.float64)},
+                  {"tracks": torch.zeros(0, 4, dtype=torch.float64),
+                   "detections": torch.zeros(0, 4, dtype=torch.float64)},
                   {"tracks": _boxes([[0, 0, 2, 2], [10, 0, 12, 2]]),
                    "detections": _boxes([[0, 0, 2, 2], [1, 1, 3, 3], [2, 0, 4, 2]])}])
 
@@ -75,7 +77,8 @@ def _assign(assign, cost, max_cost):
     if not torch.equal(passed.nan_to_num(posinf=1e300), cost.nan_to_num(posinf=1e300)):
         raise CheckFailed(modified_in_place("cost"))
     if not isinstance(got, tuple) or len(got) != 3:
-        raise CheckFailed(f"assign should return a tuple (matches, unmatched_rows, unmatched_cols), got {describe(got)}")
+        raise CheckFailed("assign should return a tuple (matches, unmatched_rows, unmatched_cols), got "
+                          f"{describe(got)}")
     matches, rows, cols = got
     expect_tensor(matches, what="matches", dtype=torch.int64)
     expect_tensor(rows, what="unmatched_rows", dtype=torch.int64)
@@ -176,7 +179,7 @@ def assign_optimal(assign):
 
 @aspect(A, task="assign", points=1)
 def assign_contract(assign):
-    """assign's form: int64 tensors, matches sorted by row, unmatched rows and columns the sorted rest; cost unchanged."""
+    """assign's form: int64 tensors, matches sorted by row, the unmatched rows and columns in order; cost unchanged."""
 
     @showing(lambda case: {"cost": _case_matrix(case)}, _cost_note)
     def form(case):
@@ -236,7 +239,7 @@ _KALMAN_EXAMPLES = [{"seed": 1, "steps": ["predict"], "defaults": True, "scale":
 
 @aspect(A, task="KalmanFilter", points=2)
 def kalman_filter_reference(KalmanFilter):
-    """KalmanFilter's state, covariance and returned measurements equal a float64 reference after any predict/update script."""
+    """KalmanFilter's state, covariance and returns equal a float64 reference after any predict/update script."""
 
     @showing(_kalman_shown)
     def same_as_reference(case):
@@ -357,7 +360,7 @@ _TRACKER_EXAMPLES = [
 
 @aspect(A, task="Tracker", points=2)
 def tracker_lifecycle(Tracker):
-    """Tracker: births, confirmation after min_hits, death after max_age misses, ids from 1 never reused, gaps bridged."""
+    """Tracker: births, confirmation after min_hits, death after max_age misses, ids never reused, gaps bridged."""
 
     @showing(lambda case: {k: case[k] for k in _SETTINGS}, lambda case: (
         "\n".join(f"frame {t}: {describe(f)}" for t, f in enumerate(case["scripted"])) if "scripted" in case
@@ -394,7 +397,7 @@ _CELL_SETTINGS = {"max_age": 5, "min_hits": 2, "iou_threshold": 0.2}
 
 @aspect(A, task="Tracker", points=2)
 def tracker_on_cells(Tracker):
-    """Tracker on moving cells: equal to the reference, one id per cell when no paths cross, fewer ID switches than per-frame detection."""
+    """Tracker on moving cells: as the reference, one id per cell, fewer ID switches than per-frame detection."""
 
     def cells(case):
         seq, dets = _cells(case["seed"], case["crossing"])

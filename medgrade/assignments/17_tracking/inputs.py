@@ -55,7 +55,8 @@ def spd(n: int, g: torch.Generator, scale: float) -> torch.Tensor:
 def kalman_inputs(case):
     """(z0, script, matrices) of a case: measurements follow a box moving at constant velocity."""
     g = torch.Generator().manual_seed(int(case["seed"]))
-    z = torch.tensor([50.0, 40.0, 12.0, 9.0], dtype=torch.float64) + torch.randn(4, generator=g, dtype=torch.float64) * 5
+    z = torch.tensor([50.0, 40.0, 12.0, 9.0], dtype=torch.float64)
+    z = z + torch.randn(4, generator=g, dtype=torch.float64) * 5
     v = torch.randn(4, generator=g, dtype=torch.float64) * torch.tensor([2.0, 2.0, 0.2, 0.2], dtype=torch.float64)
     script, t = [], 0
     for step in case["steps"]:
@@ -107,7 +108,8 @@ def scene(case):
             rows.append(np.array([cx, cy, cx + 10, cy + 10]))
             src.append(-1)
         order = rng.permutation(len(rows))
-        out.append(torch.tensor(np.array(rows)[order] if rows else np.zeros((0, 4)), dtype=torch.float64).reshape(-1, 4))
+        rows = np.array(rows)[order] if rows else np.zeros((0, 4))
+        out.append(torch.tensor(rows, dtype=torch.float64).reshape(-1, 4))
         sources.append([src[i] for i in order])
     return out, sources
 

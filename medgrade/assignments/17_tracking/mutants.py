@@ -37,7 +37,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- iou_cost_matrix
     Mutant("iou_cost_matrix_iou_not_cost", "iou_cost_matrix",
            (("return 1.0 - torchvision.ops.box_iou(tracks, detections)", "return torchvision.ops.box_iou(tracks, detections)"),),
-           breaks=(COST,), why="returns the IoU itself: the assignment then prefers the boxes that do not overlap"),
+           breaks=(COST,), keeps=(LIFE,), why="returns the IoU itself: the assignment then prefers the boxes that do not overlap"),
     Mutant("iou_cost_matrix_transposed", "iou_cost_matrix",
            (("return 1.0 - torchvision.ops.box_iou(tracks, detections)", "return 1.0 - torchvision.ops.box_iou(detections, tracks)"),),
            breaks=(COST,), why="detections as rows: (D, T) instead of (T, D)"),
@@ -65,7 +65,7 @@ MUTANTS = [
     Mutant("assign_gate_after", "assign",
            (("        gated = [[v if a else big for v, a in zip(row, ok)] for row, ok in zip(values, allowed)]",
              "        gated = [[v if v < math.inf else big for v in row] for row in values]"),),
-           breaks=(OPTIMAL,), keeps=(FORM,),
+           breaks=(OPTIMAL,), keeps=(FORM, LIFE, COUNTS),
            why="SORT's order: the optimal assignment of all pairs, gated pairs dropped afterwards (fewer pairs)"),
     Mutant("assign_gate_strict", "assign",
            (("v <= max_cost and v < math.inf", "v < max_cost"),),
@@ -104,7 +104,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- KalmanFilter
     Mutant("kalman_no_process_noise", "KalmanFilter",
            (("        P = self.F @ self.P @ self.F.T + self.Q\n", "        P = self.F @ self.P @ self.F.T\n"),),
-           breaks=(KF_REF,), keeps=(KF_COV,), why="predict() forgets Q: the filter grows overconfident"),
+           breaks=(KF_REF,), keeps=(KF_COV, LIFE), why="predict() forgets Q: the filter grows overconfident"),
     Mutant("kalman_static_model", "KalmanFilter",
            (("        self.F[:4, 4:] = torch.eye(4, dtype=d)\n", ""),),
            breaks=(KF_REF,), keeps=(KF_COV,), why="F is the identity: no velocity, the box never moves on its own"),

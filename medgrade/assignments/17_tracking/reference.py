@@ -111,7 +111,8 @@ def track(frames: list, max_age: int, min_hits: int, iou_threshold: float):
         dets = dets.double()
         for t in tracks:
             t["kf"].predict()
-        boxes = to_box(torch.stack([t["kf"].x[:4] for t in tracks])) if tracks else torch.zeros(0, 4, dtype=torch.float64)
+        boxes = (to_box(torch.stack([t["kf"].x[:4] for t in tracks])) if tracks
+                 else torch.zeros(0, 4, dtype=torch.float64))
         iou = tvops.box_iou(boxes, dets) if len(tracks) and len(dets) else torch.zeros(len(tracks), len(dets),
                                                                                         dtype=torch.float64)
         if iou.numel():
