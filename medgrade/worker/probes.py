@@ -834,7 +834,7 @@ def _map_tripwires(tripped: list) -> list:
             if isinstance(value, type):
                 if "__init__" in vars(value):
                     saved.append((value, "__init__", vars(value)["__init__"]))
-                    setattr(value, "__init__", _tripwire(label, tripped))
+                    value.__init__ = _tripwire(label, tripped)
             else:
                 saved.append((module, attr, value))
                 setattr(module, attr, _tripwire(label, tripped))
