@@ -61,7 +61,9 @@ _ROI = [(torchvision.ops, "roi_pool", "torchvision.ops.roi_pool"),
         (_poolers.MultiScaleRoIAlign, "forward", "torchvision.ops.MultiScaleRoIAlign"),
         (_poolers, "_multiscale_roi_align", "torchvision.ops.MultiScaleRoIAlign"),
         (_ps_align, "ps_roi_align", "torchvision.ops.ps_roi_align"),
-        (_ps_pool, "ps_roi_pool", "torchvision.ops.ps_roi_pool")]
+        (_ps_pool, "ps_roi_pool", "torchvision.ops.ps_roi_pool"),
+        # torchvision's pure-Python RoIAlign compiles itself on its first call: a copy kept from before
+        (torch, "compile", "torch.compile (torchvision's Python RoIAlign)")]
 # torchvision's RoI kernels, however they are reached (torch.ops.torchvision.roi_align, ...)
 _ROI_OPS = re.compile(r"torchvision\.(_?roi_|_?ps_roi_)")
 _WATCH = "medgrade.worker.probes:call_watched"
