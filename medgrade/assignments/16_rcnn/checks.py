@@ -212,7 +212,8 @@ def encode_deltas_correct(encode_deltas):
 
 def _decode_inputs(case):
     dtype = norm_dtype(case["dtype"])
-    anchors = S.boxes_from_seed(case["n"], case["seed"], dtype)
+    # anchors of another dtype than the deltas ("anchors_dtype"): the result has the deltas' dtype
+    anchors = S.boxes_from_seed(case["n"], case["seed"], norm_dtype(case.get("anchors_dtype", case["dtype"])))
     deltas = S.deltas_from_seed(case["n"], case["classes"], case["weights"], case["seed"],
                                 case.get("low", -3.0), case.get("high", 3.5), dtype)
     return deltas, anchors
@@ -248,7 +249,9 @@ def decode_deltas_correct(decode_deltas):
         examples=[{"n": 0, "classes": 1, "weights": (1.0, 1.0, 1.0, 1.0), "dtype": "float64", "seed": 0},
                   {"n": 3, "classes": 1, "weights": (1.0, 1.0, 1.0, 1.0), "dtype": "float32", "seed": 1,
                    "default": True},
-                  {"n": 4, "classes": 3, "weights": (10.0, 10.0, 5.0, 5.0), "dtype": "float64", "seed": 2}])
+                  {"n": 4, "classes": 3, "weights": (10.0, 10.0, 5.0, 5.0), "dtype": "float64", "seed": 2},
+                  {"n": 3, "classes": 2, "weights": (1.0, 1.0, 1.0, 1.0), "dtype": "float32", "seed": 3,
+                   "anchors_dtype": "float64"}])                 # float64 anchors: converted to float32
 
     def round_trip(case):
         gt, anchors = _coder_boxes({**case, "dtype": "float64"})
@@ -336,7 +339,8 @@ def match_anchors_low_quality(match_anchors):
                   # anchor 0 is gt 0's best, but gt 1 is the anchor's best: it gets gt 1
                   {"quality": _q([[0.0, 0.0, 0.0], [0.5, 0.0, 0.1]], torch.float32), "high": 0.7, "low": 0.3,
                    "allow": True},                                       # a ground truth that no anchor touches
-                  {"quality": torch.zeros((0, 3)), "high": 0.7, "low": 0.3, "allow": True}])
+                  {"quality": torch.zeros((0, 3)), "high": 0.7, "low": 0.3, "allow": True},
+                  {"quality": torch.zeros((2, 0), dtype=torch.float64), "high": 0.7, "low": 0.3, "allow": True}])
 
 
 # ---------------------------------------------------------------- sample_balanced
@@ -613,6 +617,9 @@ _POOL_PINNED = [
     _roi_case([[0, 2, 6, 10, 18], [1, 1, 3, 5, 5]], batch=2, height=8, width=8, output_size=(3, 2),
               spatial_scale=0.25),                                                   # 0.5 and 0.75: rounding
     _roi_case([], output_size=2),                                                     # no RoIs
+    # 29 rows in 7 bins, in float32 as torchvision computes them: 7 * (29 / 7) is just above 29, so the
+    # last bin also takes row 9, the maximum of its rows here (in float64 it would stop at row 8)
+    _roi_case([[0, 0, -20, 3, 8]], height=12, width=4, output_size=(7, 1), dtype="float32", seed=4),
 ]
 
 

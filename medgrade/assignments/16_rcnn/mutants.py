@@ -280,6 +280,18 @@ MUTANTS = [
              "        values = (sampled * valid).reshape(channels, ph_out, pw_out, gh * gw)\n"),),
            breaks=(), keeps=(ALIGN, ALIGNED, ADAPTIVE, ALIGN_GRAD),
            why="honest: the sample points read with F.grid_sample (align_corners=True), clamped as torchvision clamps"),
+
+    # ---- audit
+    Mutant("decode_deltas_anchors_dtype_kept", "decode_deltas",
+           (("    anchors = anchors.to(deltas.dtype)\n", ""),),
+           breaks=(DECODE,), keeps=(CLAMP,), why="does not convert the anchors: float64 anchors make float64 boxes"),
+    Mutant("match_anchors_no_anchors_unhandled", "match_anchors",
+           (("    if n == 0:\n        return torch.zeros(0, dtype=torch.int64)\n", ""),),
+           breaks=(LOWQ,), keeps=(THRESH,), why="no anchors (N = 0): the maximum per ground truth fails"),
+    Mutant("roi_pool_bins_in_python_floats", "roi_pool",
+           (("bin_h = torch.tensor(roi_h, dtype=features.dtype) / ph_out", "bin_h = torch.tensor(roi_h / ph_out, dtype=torch.float64)"),
+            ("bin_w = torch.tensor(roi_w, dtype=features.dtype) / pw_out", "bin_w = torch.tensor(roi_w / pw_out, dtype=torch.float64)")),
+           breaks=(POOL,), keeps=(POOL_GRAD,), why="bin sizes in Python floats (float64), not the features' float32"),
 ]
 
 # the mistakes of the demo's buggy student: the wrong way of rounding and of shifting
