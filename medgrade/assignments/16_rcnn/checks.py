@@ -22,7 +22,7 @@ import torchvision.ops
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from medgrade.common.tensors import norm_dtype, seeds
+from medgrade.common.tensors import norm_dtype
 from medgrade.failures import CheckFailed, assert_close, assert_equal, describe, expect_tensor, modified_in_place
 from medgrade.properties import around, call, check_once, check_property, gradients, showing
 from medgrade.registry import aspect
@@ -101,7 +101,7 @@ def _decided_by_rounding(sizes, ratios) -> bool:
 
 @aspect(A, task="cell_anchors", points=2)
 def cell_anchors_correct(cell_anchors):
-    """cell_anchors equals torchvision's AnchorGenerator: ratio = height / width, rounded half to even, ratio-major order."""
+    """cell_anchors equals AnchorGenerator's: ratio = height / width, rounded half to even, ratio-major order."""
 
     @showing(_anchor_case)
     def same_as_torchvision(case):
@@ -148,7 +148,7 @@ def _grid_inputs(case):
 
 @aspect(A, task="grid_anchors", points=2)
 def grid_anchors_correct(grid_anchors):
-    """grid_anchors equals AnchorGenerator.grid_anchors: shifts (x * stride_w, y * stride_h), position-major, row by row."""
+    """grid_anchors equals AnchorGenerator.grid_anchors: shifts (x * stride_w, y * stride_h), position-major."""
 
     @showing(_grid_inputs)
     def same_as_torchvision(case):
@@ -311,7 +311,7 @@ def _q(rows, dtype=torch.float64):
 
 @aspect(A, task="match_anchors", points=2)
 def match_anchors_thresholds(match_anchors):
-    """match_anchors equals torchvision's Matcher without low-quality matches: >= high matched, [low, high) -2, < low -1."""
+    """match_anchors equals Matcher without low-quality matches: >= high matched, [low, high) -2, < low -1."""
     yield check_property(
         "equals torchvision's Matcher(high, low) with allow_low_quality_matches=False: the best ground truth "
         "(the first on ties) where its quality >= high, -2 in [low, high), -1 below low; qualities equal to "
@@ -327,7 +327,7 @@ def match_anchors_thresholds(match_anchors):
 
 @aspect(A, task="match_anchors", points=2)
 def match_anchors_low_quality(match_anchors):
-    """match_anchors with allow_low_quality_matches equals Matcher: each ground truth's best anchors (ties included) are matched."""
+    """match_anchors with low-quality matches equals Matcher: each ground truth's best anchors (ties too) match."""
     yield check_property(
         "equals torchvision's Matcher(high, low, allow_low_quality_matches=True): every anchor whose quality "
         "with some ground truth is that ground truth's best (ties included, zero included) gets its own best "
@@ -378,9 +378,15 @@ _showing_labels = showing(lambda c: {"labels": _labels(c), "batch_size": c["batc
                                      "generator": f"torch.Generator().manual_seed({c['seed']})"})
 
 
+def _sample_case(n, batch_size, positive_fraction, positive_rate, dtype, seed):
+    """A pinned sampling case, as S.sample_specs draws them."""
+    return {"n": n, "batch_size": batch_size, "positive_fraction": positive_fraction,
+            "positive_rate": positive_rate, "dtype": dtype, "seed": seed}
+
+
 @aspect(A, task="sample_balanced", points=2)
 def sample_balanced_counts(sample_balanced):
-    """sample_balanced draws min(#pos, int(batch * fraction)) positives and fills up with negatives, without repetition."""
+    """sample_balanced draws min(#pos, int(batch * fraction)) positives, then negatives, without repetition."""
 
     @_showing_labels
     def counts(case):
@@ -403,11 +409,11 @@ def sample_balanced_counts(sample_balanced):
         "min(#positives, int(batch_size * positive_fraction)) positives, then negatives up to batch_size (as many "
         "as there are), distinct indices of the right labels, int64; labels (float or int) unchanged",
         S.sample_specs(), counts, max_examples=60,
-        examples=[{"n": 0, "batch_size": 8, "positive_fraction": 0.5, "positive_rate": 0.5, "dtype": "float32", "seed": 1},
-                  {"n": 40, "batch_size": 7, "positive_fraction": 0.5, "positive_rate": 0.5, "dtype": "int64", "seed": 2},
-                  {"n": 30, "batch_size": 16, "positive_fraction": 0.25, "positive_rate": 0.05, "dtype": "float32", "seed": 3},
-                  {"n": 20, "batch_size": 40, "positive_fraction": 1.0, "positive_rate": 0.2, "dtype": "int64", "seed": 4},
-                  {"n": 50, "batch_size": 10, "positive_fraction": 0.29, "positive_rate": 0.9, "dtype": "float32", "seed": 5}])
+        examples=[_sample_case(0, 8, 0.5, 0.5, "float32", 1),
+                  _sample_case(40, 7, 0.5, 0.5, "int64", 2),
+                  _sample_case(30, 16, 0.25, 0.05, "float32", 3),
+                  _sample_case(20, 40, 1.0, 0.2, "int64", 4),
+                  _sample_case(50, 10, 0.29, 0.9, "float32", 5)])
 
 
 # 400 draws of 4 positives out of 10 and 6 negatives out of 12: each index is drawn Binomial(400, p)
@@ -420,7 +426,7 @@ _UNIFORM_CASE = {"n": 0, "batch_size": 10, "positive_fraction": 0.4, "positive_r
 
 @aspect(A, task="sample_balanced", points=1)
 def sample_balanced_random(sample_balanced):
-    """sample_balanced is random through its generator: the same seed, the same draw; every eligible index equally likely."""
+    """sample_balanced is random through its generator: same seed, same draw; each eligible index equally likely."""
 
     @_showing_labels
     def reproducible(case):
@@ -463,7 +469,7 @@ def sample_balanced_random(sample_balanced):
 
 @aspect(A, task="sample_balanced", points=1)
 def sample_balanced_exact(sample_balanced):
-    """sample_balanced draws exactly what torchvision's sampler draws: randperm of the positives, then of the negatives, from generator."""
+    """sample_balanced draws what torchvision's sampler draws: randperm of positives, then of negatives."""
 
     @_showing_labels
     def exact(case):
@@ -477,8 +483,8 @@ def sample_balanced_exact(sample_balanced):
         "negative[torch.randperm(#neg, generator=generator)[:num_neg]], as torchvision's sampler draws them; "
         "torch's global random state untouched",
         S.sample_specs(), exact, max_examples=30,
-        examples=[{"n": 40, "batch_size": 12, "positive_fraction": 0.25, "positive_rate": 0.5, "dtype": "int64", "seed": 7},
-                  {"n": 0, "batch_size": 8, "positive_fraction": 0.5, "positive_rate": 0.5, "dtype": "float32", "seed": 1}])
+        examples=[_sample_case(40, 12, 0.25, 0.5, "int64", 7),
+                  _sample_case(0, 8, 0.5, 0.5, "float32", 1)])
 
 
 # ---------------------------------------------------------------- RoI pooling: inputs
@@ -625,7 +631,7 @@ _POOL_PINNED = [
 
 @aspect(A, task="roi_pool", points=2)
 def roi_pool_values(roi_pool):
-    """roi_pool equals torchvision.ops.roi_pool: corners scaled and rounded half away from zero, +1 sides, floor / ceil bins, empty bins 0."""
+    """roi_pool equals torchvision.ops.roi_pool: corners rounded half away from zero, +1 sides, empty bins 0."""
     yield check_property(
         "equals torchvision.ops.roi_pool (K, C, output height, output width) for RoIs partly or wholly outside "
         "the map, tiny ones, several images, int and (h, w) output sizes, spatial scales 1 to 1/8, float32 and "
@@ -635,7 +641,7 @@ def roi_pool_values(roi_pool):
 
 @aspect(A, task="roi_pool", points=1)
 def roi_pool_gradients(roi_pool):
-    """roi_pool's gradient with respect to features equals torchvision's: each bin's upstream value goes to its maximum."""
+    """roi_pool's gradient with respect to features equals torchvision's: each bin's value goes to its maximum."""
     yield check_property(
         "autograd's gradient with respect to features equals torchvision.ops.roi_pool's (float64; bins that share "
         "a maximum add up; empty bins pass nothing)",
@@ -664,7 +670,7 @@ _SCALES = st.one_of(st.sampled_from(S.DYADIC_SCALES), st.floats(0.1, 1.0).map(la
 
 @aspect(A, task="roi_align", points=2)
 def roi_align_values(roi_align):
-    """roi_align (aligned=False, a fixed sampling ratio) equals torchvision.ops.roi_align: bilinear samples, sides at least 1."""
+    """roi_align (aligned=False, fixed sampling ratio) equals torchvision.ops.roi_align: sides at least 1."""
     yield check_property(
         "equals torchvision.ops.roi_align with aligned=False and sampling_ratio 1 to 3 (RoIs partly outside the "
         "map, tiny ones, several images, int and (h, w) output sizes, spatial scales 1/8 to 1, float32 and "
@@ -683,7 +689,7 @@ def roi_align_aligned(roi_align):
 
 @aspect(A, task="roi_align", points=1)
 def roi_align_adaptive(roi_align):
-    """roi_align with sampling_ratio <= 0 takes ceil(roi side / output side) samples per bin side, as torchvision does."""
+    """roi_align with sampling_ratio <= 0 takes ceil(roi side / output side) samples per bin side."""
     yield check_property(
         "equals torchvision.ops.roi_align with sampling_ratio -1 or 0 (adaptive: ceil(RoI height / output "
         "height) by ceil(RoI width / output width) samples per bin), aligned True and False",
@@ -694,7 +700,7 @@ def roi_align_adaptive(roi_align):
 
 @aspect(A, task="roi_align", points=1)
 def roi_align_gradients(roi_align):
-    """roi_align's gradient with respect to features equals torchvision's (bilinear weights / count, outside samples none)."""
+    """roi_align's gradient with respect to features equals torchvision's (bilinear weights / count)."""
     yield check_property(
         "autograd's gradient with respect to features equals torchvision.ops.roi_align's (float64; fixed and "
         "adaptive sampling, aligned True and False)",

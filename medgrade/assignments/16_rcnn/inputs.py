@@ -69,8 +69,11 @@ def deltas_from_seed(n: int, classes: int, weights, seed: int, low: float = -3.0
 
 # ---------------------------------------------------------------- matching
 
+_BOOLEANS = st.booleans()
+
+
 @st.composite
-def match_specs(draw, allow=st.booleans()):
+def match_specs(draw, allow=_BOOLEANS):
     """A (M, N) quality matrix on the grid k / 16 (exact in binary, so values equal to a threshold
     are common), some columns all zero; thresholds on the same grid, low <= high."""
     a, b = draw(st.integers(0, 16)), draw(st.integers(0, 16))
@@ -111,9 +114,15 @@ def labels_from_seed(n: int, positive_rate: float, seed: int, dtype: str) -> tor
 DYADIC_SCALES = [1.0, 0.5, 0.25, 0.125]
 
 
+_DYADIC = st.sampled_from(DYADIC_SCALES)
+_FIXED_SAMPLING = st.sampled_from([1, 2, 3])
+_NOT_ALIGNED = st.just(False)
+_NORM_DTYPES = st.sampled_from(NORM_DTYPES)
+
+
 @st.composite
-def roi_specs(draw, scales=st.sampled_from(DYADIC_SCALES), sampling=st.sampled_from([1, 2, 3]),
-              aligned=st.just(False), dtypes=st.sampled_from(NORM_DTYPES), max_out: int = 5):
+def roi_specs(draw, scales=_DYADIC, sampling=_FIXED_SAMPLING, aligned=_NOT_ALIGNED, dtypes=_NORM_DTYPES,
+              max_out: int = 5):
     """A feature map (N, C, H, W) <= (2, 3, 12, 12), up to 6 RoIs in image coordinates (some
     partly or wholly outside the map, some tiny or of zero size, half of them with corners on a
     half-pixel grid of the feature map), an output size, a spatial scale, a sampling ratio."""
