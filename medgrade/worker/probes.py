@@ -736,6 +736,39 @@ class _NoSolverImport(_abc.MetaPathFinder):
         return None
 
 
+def _cython_solvers() -> list:
+    """SciPy's sparse matchings are Cython functions, which no profile event reports: they are
+    replaced, for the call, by tripwires wherever a name binds them (their modules, and the globals
+    of the student's function)."""
+    try:
+        import scipy.sparse.csgraph as _graph
+    except ImportError:
+        return []
+    found = [getattr(_graph, name) for name in ("min_weight_full_bipartite_matching", "maximum_bipartite_matching")
+             if hasattr(_graph, name)]
+    return [f for f in found if type(f).__name__ == "cython_function_or_method"]
+
+
+def _swap_cython_solvers(fn, tripped: list) -> list:
+    """Put tripwires in place of the Cython matchings; returns (namespace, name, original) to restore."""
+    solvers = _cython_solvers()
+    if not solvers:
+        return []
+    spaces = [vars(m) for name, m in list(_sys.modules.items())
+              if m is not None and (name == "scipy.sparse.csgraph" or name.startswith("scipy.sparse.csgraph."))]
+    spaces.append(getattr(fn, "__globals__", None) or {})
+    swapped = []
+    for space in spaces:
+        for name, value in list(space.items()):
+            if any(value is f for f in solvers):
+                def wire(*_a, _name=value.__name__, **_k):
+                    tripped.append(f"scipy.sparse.csgraph.{_name}")
+                    raise _Refused(f"{_name} may not be used in this exercise")
+                swapped.append((space, name, value))
+                space[name] = wire
+    return swapped
+
+
 def without_assignment_solvers(fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` with every library assignment solver refused (see above); raises
     after the call when one was reached, whatever the function did with the exception."""
@@ -752,12 +785,15 @@ def without_assignment_solvers(fn, *args, **kwargs):
 
     finder = _NoSolverImport(tripped)
     _sys.meta_path.insert(0, finder)
+    swapped = _swap_cython_solvers(fn, tripped)
     previous = _sys.getprofile()
     _sys.setprofile(watch)
     try:
         value = fn(*args, **kwargs)
     finally:
         _sys.setprofile(previous)
+        for space, name, original in swapped:
+            space[name] = original
         if finder in _sys.meta_path:
             _sys.meta_path.remove(finder)
     if tripped:

@@ -108,8 +108,12 @@ def _a_matching(matches, cost, max_cost):
     return pairs
 
 
+def _max_cost(case):
+    return case["max_cost"] if "fixed" in case else S.shifted(case, case["max_cost"])
+
+
 def _cost_note(case):
-    return f"max_cost = {case['max_cost']:g}"
+    return f"max_cost = {_max_cost(case):g}"
 
 
 def _fixed(rows, max_cost, dtype="float64"):
@@ -136,6 +140,11 @@ _ASSIGN_EXAMPLES = [
     _fixed([[0.3, 0.1, 0.9, 0.4]], 0.35),                                    # one row, four columns
     _fixed([[0.3], [0.1], [0.9], [0.05]], 0.35, "float32"),                  # four rows, one column
     _fixed([[0.0, 0.0], [0.0, 0.0]], 0.0),
+    _fixed([[0.2999999999, 0.9]], 0.3),                                      # admissible in float64, not in float32
+    _fixed([[float("inf")]], float("inf")),                                  # +inf is not admissible even then
+    # two pairs (0.5 + 0.5) are possible; with gated pairs priced max_cost + 1 a complete assignment
+    # prefers (0,1) + (1,0) (-1 + 1.5) and keeps one pair: the price must outweigh any admissible pairs
+    _fixed([[0.5, -1.0], [2.0, 0.5]], 0.5),
 ]
 
 
@@ -155,7 +164,7 @@ def assign_optimal(assign):
 
     @showing(lambda case: {"cost": _case_matrix(case)}, _cost_note)
     def optimal(case):
-        cost, max_cost = _case_matrix(case), case["max_cost"]
+        cost, max_cost = _case_matrix(case), _max_cost(case)
         matches, _, _ = _assign(assign, cost, max_cost)
         pairs = _a_matching(matches, cost, max_cost)
         best, count, total = R.assign(cost, max_cost)
@@ -183,7 +192,7 @@ def assign_contract(assign):
 
     @showing(lambda case: {"cost": _case_matrix(case)}, _cost_note)
     def form(case):
-        cost, max_cost = _case_matrix(case), case["max_cost"]
+        cost, max_cost = _case_matrix(case), _max_cost(case)
         matches, rows, cols = _assign(assign, cost, max_cost)
         pairs = _a_matching(matches, cost, max_cost)
         if pairs != sorted(pairs):
@@ -211,9 +220,12 @@ def _run_kalman(KalmanFilter, case):
     z0, script, matrices = S.kalman_inputs(case)
     passed = {k: v.clone() for k, v in matrices.items()}
     z0_passed = z0.clone()
-    got = call(around(KalmanFilter, "medgrade.worker.probes:run_kalman"), z0_passed, script, passed)
+    script_passed = [tuple(v.clone() if isinstance(v, torch.Tensor) else v for v in step) for step in script]
+    got = call(around(KalmanFilter, "medgrade.worker.probes:run_kalman"), z0_passed, script_passed, passed)
     if not torch.equal(z0_passed, z0) or any(not torch.equal(passed[k], matrices[k]) for k in matrices):
         raise CheckFailed(modified_in_place("z0, P0, Q or R", "your KalmanFilter"))
+    if any(len(a) == 2 and not torch.equal(a[1], b[1]) for a, b in zip(script_passed, script)):
+        raise CheckFailed(modified_in_place("the measurement z of update(z)", "your KalmanFilter"))
     if not isinstance(got, list) or len(got) != len(script) + 1:
         raise CheckFailed(f"the filter could not be driven through the script: {describe(got)}")
     return z0, script, matrices, got
@@ -262,7 +274,7 @@ def kalman_filter_reference(KalmanFilter):
 
 @aspect(A, task="KalmanFilter", points=1)
 def kalman_filter_covariance(KalmanFilter):
-    """KalmanFilter's P is exactly symmetric and positive definite after every step; z0, P0, Q, R unchanged."""
+    """KalmanFilter's P is exactly symmetric and positive definite after every step; z0, P0, Q, R, z unchanged."""
 
     @showing(_kalman_shown)
     def symmetric_positive(case):
@@ -279,7 +291,7 @@ def kalman_filter_covariance(KalmanFilter):
 
     yield check_property(
         "P is exactly symmetric (P == P.T, element by element) and positive definite (smallest eigenvalue "
-        "> 0) after construction and after every predict and update; z0, P0, Q and R are left unchanged",
+        "> 0) after construction and after every predict and update; z0, P0, Q, R and z are left unchanged",
         S.kalman_cases(), symmetric_positive, max_examples=20, examples=_KALMAN_EXAMPLES)
 
 
@@ -355,6 +367,19 @@ _TRACKER_EXAMPLES = [
     _scripted([[], [_one(0, 0)], [], []], max_age=1, min_hits=1, iou_threshold=0.3),
     _scripted([[_one(0, 0), _one(0, 40), _one(0, 80)]] * 3 + [[_one(0, 40)]] * 3, max_age=0, min_hits=2,
               iou_threshold=0.5),
+    # a miss is not a hit: confirmed on the third detection, not on the third frame
+    _scripted([[_one(0, 0)], [], [_one(1, 0)], [_one(2, 0)], [_one(3, 0)]], max_age=2, min_hits=3,
+              iou_threshold=0.3),
+    # IoU exactly iou_threshold is a match (cost 0.5 <= max_cost 0.5)
+    _scripted([[_one(0, 0)], [_one(0, 0, h=5.0)], [_one(0, 0)]], max_age=0, min_hits=1, iou_threshold=0.5),
+    # the gate comes before the optimization: the cheapest complete assignment pairs track 2 with a
+    # detection at IoU 0.29 (gated), the gated optimum matches both tracks
+    _scripted([[[0, 0, 10, 10], [6, 0, 36, 10]], [[-2, 0, 18, 10], [5, 0, 15, 10]]], max_age=1, min_hits=1,
+              iou_threshold=0.3),
+    # matching uses the prediction: a cell moving 4 px per frame, and in frame 6 a false detection where
+    # it was in frame 5
+    _scripted([[_one(4.0 * t, 0)] for t in range(6)] + [[_one(20, 0), _one(24, 0)], [_one(28, 0)]], max_age=1,
+              min_hits=2, iou_threshold=0.3),
 ]
 
 
@@ -368,7 +393,7 @@ def tracker_lifecycle(Tracker):
     def same_as_reference(case):
         frames = _frames_of(case)
         want, margin = R.track(frames, *(case[k] for k in _SETTINGS))
-        assume(margin > 1e-6)
+        assume("scripted" in case or margin > 1e-6)      # the scripted scenes are exact where they touch it
         got = _run_tracker(Tracker, {k: case[k] for k in _SETTINGS}, frames)
         if len(got) != len(frames):
             raise CheckFailed(f"{len(frames)} frames given, {len(got)} reports")
@@ -377,7 +402,8 @@ def tracker_lifecycle(Tracker):
     yield check_property(
         "reports, frame by frame, the same tracks (ids, by increasing id) with the same boxes as the "
         "contract's tracker: objects that appear, vanish, are missed for a few frames, and false "
-        "detections; max_age 0 to 3, min_hits 1 to 3, iou_threshold 0.1 to 0.5",
+        "detections; max_age 0 to 3, min_hits 1 to 3, iou_threshold 0.1 to 0.5; IoU equal to the threshold, "
+        "a gated optimum, a false detection on the last box",
         S.scene_cases(), same_as_reference, max_examples=40, examples=_TRACKER_EXAMPLES)
 
 
@@ -427,10 +453,14 @@ def tracker_on_cells(Tracker):
 _COUNTS = ("gt", "matches", "fn", "fp")
 
 
-def _run_mot(clear_mot, gt, hyp):
+def _threshold(case):
+    return case.get("iou_threshold", 0.5)
+
+
+def _run_mot(clear_mot, gt, hyp, iou_threshold=0.5):
     passed_gt = [(i.clone(), b.clone()) for i, b in gt]
     passed_hyp = [(i.clone(), b.clone()) for i, b in hyp]
-    got = call(clear_mot, passed_gt, passed_hyp)
+    got = call(clear_mot, passed_gt, passed_hyp, iou_threshold)
     if not isinstance(got, dict):
         raise CheckFailed(f"clear_mot should return a dict, got {describe(got)}")
     missing = [k for k in (*_COUNTS, "idsw", "mota") if k not in got]
@@ -448,26 +478,27 @@ def _mot_of(case):
     return case["fixed"] if "fixed" in case else S.mot_sequence(case)
 
 
-def _margin_ok(gt, hyp):
+def _margin_ok(gt, hyp, iou_threshold=0.5):
     for (_, g), (_, h) in zip(gt, hyp):
         if len(g) and len(h):
             iou = box_lib.box_iou(g.double(), h.double())
-            if bool(((iou - 0.5).abs() < 1e-9).any()):
+            if bool(((iou - iou_threshold).abs() < 1e-9).any()):
                 return False
     return True
 
 
 def _mot_note(case):
     gt, hyp = _mot_of(case)
-    return "\n".join(f"frame {t}: gt {describe(gi)} {describe(gb)}\n         hyp {describe(hi)} {describe(hb)}"
-                     for t, ((gi, gb), (hi, hb)) in enumerate(zip(gt, hyp)))
+    frames = [f"frame {t}: gt {describe(gi)} {describe(gb)}\n         hyp {describe(hi)} {describe(hb)}"
+              for t, ((gi, gb), (hi, hb)) in enumerate(zip(gt, hyp))]
+    return "\n".join([f"iou_threshold = {_threshold(case)}", *frames])
 
 
-def _seq(*frames):
+def _seq(*frames, iou_threshold=0.5):
     """Frames given as ([(id, box), ...] for gt, [(id, box), ...] for hyp)."""
     def part(items):
         return (torch.tensor([i for i, _ in items], dtype=torch.int64), _boxes([b for _, b in items]))
-    return {"fixed": ([part(g) for g, _ in frames], [part(h) for _, h in frames])}
+    return {"fixed": ([part(g) for g, _ in frames], [part(h) for _, h in frames]), "iou_threshold": iou_threshold}
 
 
 _A, _B = _one(0, 0), _one(30, 0)
@@ -484,6 +515,15 @@ _MOT_EXAMPLES = [
     _seq(([(1, [0, 0, 10, 10]), (2, [3, 0, 13, 10])], [(5, [1, 0, 11, 10]), (6, [-3, 0, 7, 10])])),
     # nothing at all in one frame, only false positives in another
     _seq(([], []), ([(1, _A)], [(4, _B)]), ([(1, _A)], [(4, _A)])),
+    # two objects last matched to the same hypothesis (listed with the larger id first): the smaller id
+    # keeps it, the other is matched anew (a switch); a later frame tells who kept what
+    _seq(([(1, _A)], [(7, _A)]), ([(2, _A)], [(7, _A)]), ([(2, _A), (1, _A)], [(8, _A), (7, _A)]),
+         ([(2, _B), (1, _A)], [(8, _B), (7, _A)])),
+    # the threshold is a parameter: IoU 0.6 is a match at 0.5, not at 0.7; IoU 0.25 is one at 0.2
+    _seq(([(1, [0, 0, 10, 10])], [(5, [0, 0, 10, 6])]), ([(1, [0, 0, 10, 10])], [(6, [0, 0, 10, 6])]),
+         iou_threshold=0.7),
+    _seq(([(1, [0, 0, 10, 10])], [(5, [0, 0, 10, 6])]), ([(1, [0, 0, 10, 10])], [(6, [0, 0, 10, 2.5])]),
+         iou_threshold=0.2),
 ]
 
 
@@ -494,9 +534,9 @@ def clear_mot_counts(clear_mot):
     @showing(lambda case: {}, _mot_note)
     def counts(case):
         gt, hyp = _mot_of(case)
-        assume("fixed" in case or _margin_ok(gt, hyp))
-        got = _run_mot(clear_mot, gt, hyp)
-        want = R.clear_mot(gt, hyp)
+        assume("fixed" in case or _margin_ok(gt, hyp, _threshold(case)))
+        got = _run_mot(clear_mot, gt, hyp, _threshold(case))
+        want = R.clear_mot(gt, hyp, _threshold(case))
         for k in _COUNTS:
             if got[k] != want[k]:
                 raise CheckFailed(f"{k}: expected {want[k]}, got {got[k]} (all expected: {want})")
@@ -505,8 +545,9 @@ def clear_mot_counts(clear_mot):
 
     yield check_property(
         "gt, matches, fn, fp (ints) and mota = 1 - (fn + fp + idsw) / gt (a float) equal the CLEAR MOT "
-        "reference (IoU >= 0.5, previous correspondences kept, the rest by the most pairs of least total "
-        "1 - IoU) on random sequences of overlapping objects with misses, false positives and identity changes",
+        "reference (IoU >= iou_threshold, 0.3 to 0.7, previous correspondences kept, the rest by the most pairs "
+        "of least total 1 - IoU) on random sequences of overlapping objects with misses, false positives and "
+        "identity changes",
         S.mot_cases(), counts, max_examples=40, examples=_MOT_EXAMPLES)
 
     def no_objects():
@@ -525,13 +566,14 @@ def clear_mot_id_switches(clear_mot):
     @showing(lambda case: {}, _mot_note)
     def switches(case):
         gt, hyp = _mot_of(case)
-        assume("fixed" in case or _margin_ok(gt, hyp))
-        got = _run_mot(clear_mot, gt, hyp)
-        want = R.clear_mot(gt, hyp)
+        assume("fixed" in case or _margin_ok(gt, hyp, _threshold(case)))
+        got = _run_mot(clear_mot, gt, hyp, _threshold(case))
+        want = R.clear_mot(gt, hyp, _threshold(case))
         if got["idsw"] != want["idsw"]:
             raise CheckFailed(f"idsw: expected {want['idsw']}, got {got['idsw']} (all expected: {want})")
 
     yield check_property(
         "idsw equals the CLEAR MOT reference: a match to another hypothesis than the object's last "
-        "correspondence (even frames ago) is a switch, a correspondence still valid is kept",
+        "correspondence (even frames ago) is a switch, a correspondence still valid is kept (objects by "
+        "increasing id when two claim the same hypothesis); iou_threshold 0.3 to 0.7",
         S.mot_cases(), switches, max_examples=40, examples=_MOT_EXAMPLES)

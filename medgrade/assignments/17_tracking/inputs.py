@@ -17,11 +17,18 @@ MAX_SIDE = 12          # an O(n^3) Hungarian algorithm in pure Python solves 12 
 @st.composite
 def cost_cases(draw, min_side: int = 0):
     """A (T, D) cost matrix: continuous values in [0, 2], or values on a grid of halves (ties),
-    some entries +inf; max_cost anywhere from below every entry to +inf."""
+    some entries +inf; max_cost anywhere from below every entry to +inf; now and then shifted to
+    negative values or scaled to millions (the contract allows any finite cost)."""
     return {"rows": draw(st.integers(min_side, MAX_SIDE)), "cols": draw(st.integers(min_side, MAX_SIDE)),
             "grid": draw(st.booleans()), "inf": draw(st.sampled_from([0.0, 0.0, 0.2, 0.6])),
             "max_cost": draw(st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 2.5, float("inf")])),
-            "dtype": draw(st.sampled_from(["float64", "float32"])), "seed": draw(seeds)}
+            "dtype": draw(st.sampled_from(["float64", "float32"])), "seed": draw(seeds),
+            "shift": draw(st.sampled_from([0.0, 0.0, -1.0])), "scale": draw(st.sampled_from([1.0, 1.0, 1e7]))}
+
+
+def shifted(case, value: float) -> float:
+    """A value of the unshifted range (a cost or max_cost) moved as the case's matrix is."""
+    return (value + case.get("shift", 0.0)) * case.get("scale", 1.0)
 
 
 def cost_matrix(case) -> torch.Tensor:
@@ -32,7 +39,7 @@ def cost_matrix(case) -> torch.Tensor:
     else:
         c = torch.rand(shape, generator=g, dtype=torch.float64) * 2
     c[torch.rand(shape, generator=g, dtype=torch.float64) < case["inf"]] = float("inf")
-    return c.to(getattr(torch, case["dtype"]))
+    return shifted(case, c).to(getattr(torch, case["dtype"]))
 
 
 # ---------------------------------------------------------------- Kalman filter scripts
@@ -74,7 +81,8 @@ def kalman_inputs(case):
 
 @st.composite
 def scene_cases(draw):
-    """Objects in lanes 40 px apart (no two ever overlap), each present from one frame to another,
+    """Objects in lanes 40 px apart (no two ever overlap), up to 5 px per frame (so that matching
+    the prediction and matching the last box differ), each present from one frame to another,
     missed in a few frames (occlusions), jittered; now and then a false detection; the tracker's
     settings."""
     return {"objects": draw(st.integers(1, 4)), "frames": draw(st.integers(3, 14)), "seed": draw(seeds),
@@ -93,7 +101,7 @@ def scene(case):
         start = int(rng.integers(0, max(1, frames - 2)))
         end = int(rng.integers(start + 1, frames + 1))
         w, h = rng.uniform(8, 16, size=2)
-        objects.append((start, end, rng.uniform(20, 80), 40.0 * k + 10, rng.uniform(-2.5, 2.5),
+        objects.append((start, end, rng.uniform(20, 80), 40.0 * k + 10, rng.uniform(-5.0, 5.0),
                         rng.uniform(-0.3, 0.3), w, h))
     out, sources = [], []
     for t in range(frames):
@@ -122,7 +130,8 @@ def mot_cases(draw):
     them: noisy boxes, misses, false positives and identity changes."""
     return {"objects": draw(st.integers(1, 5)), "frames": draw(st.integers(1, 10)), "seed": draw(seeds),
             "noise": draw(st.sampled_from([0.5, 1.5, 3.0])), "miss": draw(st.sampled_from([0.0, 0.2])),
-            "swap": draw(st.sampled_from([0.0, 0.15, 0.4])), "false": draw(st.sampled_from([0.0, 0.3]))}
+            "swap": draw(st.sampled_from([0.0, 0.15, 0.4])), "false": draw(st.sampled_from([0.0, 0.3])),
+            "iou_threshold": draw(st.sampled_from([0.5, 0.5, 0.3, 0.7]))}
 
 
 def mot_sequence(case):

@@ -208,5 +208,74 @@ MUTANTS = [
            breaks=(COUNTS,), keeps=(IDSW,), why="MOTA 0 for a sequence without objects"),
 ]
 
+# ---- audit
+MUTANTS += [
+    Mutant("assign_penalty_above_max_cost", "assign",
+           (("        big = 1.0 + 2.0 * min(rows, cols) * (worst + 1.0)   # dearer than any set of admissible pairs\n",
+             "        big = max_cost + 1.0 if max_cost < math.inf else 1e9\n"),),
+           breaks=(OPTIMAL,), keeps=(FORM,),
+           why="prices a gated pair at max_cost + 1: with negative or large costs a complete assignment trades "
+               "admissible pairs for a gated one"),
+    Mutant("assign_float32_values", "assign",
+           (("    values = cost.detach().double().cpu().tolist()\n",
+             "    values = cost.detach().float().double().cpu().tolist()\n"),),
+           breaks=(OPTIMAL,), why="compares and sums in float32: a float64 cost just below max_cost is gated"),
+    Mutant("assign_sparse_matching", "assign",
+           ((_ASSIGN_BLOCK, """    rows, cols = cost.shape
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+    c = cost.detach().double().cpu().numpy()
+    ok = (c <= max_cost) & (c < math.inf)
+    pairs = []
+    if c.size and ok.any():
+        padded = np.full((rows + cols, rows + cols), 1e12)
+        padded[:rows, :cols] = np.where(ok, c - c[ok].min() + 1.0, 1e9)
+        r, k = min_weight_full_bipartite_matching(csr_matrix(padded))
+        pairs = sorted((int(i), int(j)) for i, j in zip(r, k) if i < rows and j < cols and ok[i, j])
+"""),),
+           breaks=(OPTIMAL, FORM), why="SciPy's sparse bipartite matching solves the assignment: refused"),
+    Mutant("kalman_innovation_in_place", "KalmanFilter",
+           (("        self.x = self.x + K @ (z - self.H @ self.x)\n",
+             "        z -= self.H @ self.x\n        self.x = self.x + K @ z\n"),),
+           breaks=(KF_COV,), why="computes the innovation in the caller's measurement z"),
+    Mutant("tracker_matches_last_box", "Tracker",
+           (('        predicted = [t["kf"].predict() for t in self.tracks]\n',
+             '        predicted = [t["kf"].x[:4].clone() for t in self.tracks]\n'
+             '        for t in self.tracks:\n            t["kf"].predict()\n'),),
+           breaks=(LIFE,), why="predicts, but builds the cost from the last estimate instead of the prediction"),
+    Mutant("tracker_gate_after", "Tracker",
+           (("        matches, unmatched_tracks, unmatched_dets = assign(cost, 1.0 - self.iou_threshold)\n",
+             "        from scipy.optimize import linear_sum_assignment\n"
+             "        r, k = linear_sum_assignment(cost.numpy()) if cost.numel() else ([], [])\n"
+             "        kept = [(int(i), int(j)) for i, j in zip(r, k) if cost[i, j] <= 1.0 - self.iou_threshold]\n"
+             "        matches = torch.tensor(kept, dtype=torch.int64).reshape(-1, 2)\n"
+             "        unmatched_tracks = torch.tensor([i for i in range(len(self.tracks)) if i not in {a for a, _ in kept}],"
+             " dtype=torch.int64)\n"
+             "        unmatched_dets = torch.tensor([j for j in range(len(detections)) if j not in {b for _, b in kept}],"
+             " dtype=torch.int64)\n"),),
+           breaks=(LIFE,), why="SORT's order inside the tracker: the full assignment, gated pairs dropped afterwards"),
+    Mutant("tracker_misses_count_as_hits", "Tracker",
+           (('            self.tracks[i]["misses"] += 1\n',
+             '            self.tracks[i]["misses"] += 1\n            self.tracks[i]["hits"] += 1\n'),),
+           breaks=(LIFE,), why="counts frames of age, not detections: a track is confirmed across its misses"),
+    Mutant("tracker_strict_iou", "Tracker",
+           (("assign(cost, 1.0 - self.iou_threshold)", "assign(cost, (1.0 - self.iou_threshold) * (1 - 1e-12))"),),
+           breaks=(LIFE,), why="IoU > iou_threshold instead of >="),
+    Mutant("tracker_fixed_threshold", "Tracker",
+           (("assign(cost, 1.0 - self.iou_threshold)", "assign(cost, 0.7)"),),
+           breaks=(LIFE,), why="ignores iou_threshold (the default's 0.3 hard-coded)"),
+    Mutant("clear_mot_continuity_by_index", "clear_mot",
+           (("        for i in sorted(free_g, key=lambda i: g_ids[i]):", "        for i in list(free_g):"),),
+           breaks=(COUNTS, IDSW), why="keeps correspondences in the frame's order instead of by increasing id"),
+    Mutant("clear_mot_fixed_threshold", "clear_mot",
+           (('    counts = {"gt": 0,', '    iou_threshold = 0.5\n    counts = {"gt": 0,'),),
+           breaks=(COUNTS, IDSW), why="ignores iou_threshold (0.5 hard-coded)"),
+    Mutant("clear_mot_forgets_taken_hypothesis", "clear_mot",
+           (("        for i, j in pairs:\n            last[g_ids[i]] = h_ids[j]\n",
+             "        for i, j in pairs:\n            last = {g: h for g, h in last.items() if h != h_ids[j]}\n"
+             "            last[g_ids[i]] = h_ids[j]\n"),),
+           breaks=(IDSW,), why="an object forgets its correspondence when another object takes that hypothesis"),
+]
+
 # the mistakes of the demo's buggy student
 DEMO = ("assign_gate_after", "clear_mot_previous_frame_only")
