@@ -915,3 +915,26 @@ def yolo_decode(pred, S: int, B: int, C: int, image_size, conf_threshold: float)
     labels = label.unsqueeze(-1).expand(S, S, B).reshape(-1)
     keep = scores > conf_threshold
     return boxes[keep], scores[keep], labels[keep]
+
+
+def yolo_loss_gradients(fn, pred, target, B: int, groups: list, **kwargs):
+    """``fn(pred, target, B, **kwargs)``'s terms, and for each group of term names the gradient of
+    their sum with respect to pred (None where no term of the group depends on pred through
+    autograd). The graph stays here: only values come back. ``pred`` is handed over as a leaf that
+    shares its storage, so an in-place change still reaches the caller."""
+    leaf = pred.detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = fn(leaf, target, B, **kwargs)
+        grads = []
+        for keys in groups:
+            parts = [out[k] for k in keys if isinstance(out, dict) and isinstance(out.get(k), torch.Tensor)
+                     and out[k].requires_grad and out[k].numel() == 1]
+            if not parts:
+                grads.append(None)
+                continue
+            (grad,) = torch.autograd.grad(sum(p.reshape(()) for p in parts), [leaf], retain_graph=True,
+                                          allow_unused=True)
+            grads.append(None if grad is None else grad.detach())
+    if isinstance(out, dict):
+        out = {k: v.detach() if isinstance(v, torch.Tensor) else v for k, v in out.items()}
+    return out, grads

@@ -260,16 +260,18 @@ def decode_predictions_speed(decode_predictions):
 
 # ---------------------------------------------------------------- yolo_loss
 
-def _loss_call(yolo_loss, case):
+def _loss_call(yolo_loss, case, keys=None):
+    """The student's terms (and, with ``keys``, the gradient of their sum with respect to pred)."""
     pred, target = S.loss_inputs(case)
     B = case["B"]
     pp, pt = pred.clone(), target.clone()
-    if case.get("lambdas") is None:
-        got = call(yolo_loss, pp, pt, B)
-        lambdas = (5.0, 0.5)
+    lambdas = (5.0, 0.5) if case.get("lambdas") is None else tuple(case["lambdas"])
+    weights = {} if case.get("lambdas") is None else {"lambda_coord": lambdas[0], "lambda_noobj": lambdas[1]}
+    grad = None
+    if keys is None:
+        got = call(yolo_loss, pp, pt, B, **weights)
     else:
-        got = call(yolo_loss, pp, pt, B, lambda_coord=case["lambdas"][0], lambda_noobj=case["lambdas"][1])
-        lambdas = case["lambdas"]
+        got, (grad,) = call(around(yolo_loss, _GRADIENTS), pp, pt, B, [list(keys)], **weights)
     _unchanged([(pred, pp, "pred"), (target, pt, "target")])
     if not isinstance(got, dict):
         raise CheckFailed(f"yolo_loss should return a dict of the terms, got {type(got).__name__}")
@@ -279,20 +281,40 @@ def _loss_call(yolo_loss, case):
                           f"its keys are {sorted(map(str, got))}")
     for k in _KEYS:
         expect_tensor(got[k], what=f"the term {k!r}", shape=(), dtype=pred.dtype)
-    return pred, target, lambdas, got
+    return (pred, target, lambdas, got) if keys is None else (pred, target, lambdas, got, grad)
+
+
+_GRADIENTS = "medgrade.worker.probes:yolo_loss_gradients"
 
 
 def _term_property(yolo_loss, keys):
+    """The terms ``keys`` against the float64 reference, then the gradient of their sum with respect
+    to pred against the reference's (the IoU a constant): a term right in value but cut off from
+    autograd, or with a gradient through the IoU target, fails here."""
     def same_as_reference(case):
         if "pred" not in case:             # generated: no near-tie between slots (the examples pin ties)
             pred, target = S.loss_inputs(case)
             assume(S.slots_clear(pred, target, case["B"]))
-        pred, target, lambdas, got = _loss_call(yolo_loss, case)
+        pred, target, lambdas, got, grad = _loss_call(yolo_loss, case, keys)
         expected = R.yolo_loss(pred, target, case["B"], *lambdas)
+        tol = {"rtol": 1e-4, "atol": 1e-6} if pred.dtype == torch.float32 else {"rtol": 1e-9, "atol": 1e-12}
         for k in keys:
             e = torch.tensor(expected[k], dtype=torch.float64)
-            tol = {"rtol": 1e-4, "atol": 1e-6} if pred.dtype == torch.float32 else {"rtol": 1e-9, "atol": 1e-12}
             assert_close(got[k].double(), e, what=f"the term {k!r}", **tol)
+        want = sum(R.yolo_loss_gradient(pred, target, case["B"], *lambdas)[k] for k in keys)
+        if grad is None:
+            if bool((want != 0).any()):
+                raise CheckFailed(f"{' and '.join(repr(k) for k in keys)} do not depend on pred through autograd "
+                                  "(detached, or computed with .item(), floats or NumPy): the loss must be "
+                                  "differentiable with respect to pred")
+            return
+        expect_tensor(grad, what="the gradient with respect to pred", shape=tuple(pred.shape))
+        # entries 2 * weight * error / N, of order 1; an IoU computed with a small epsilon, or in another
+        # order, moves the obj entries by up to 1e-10: 1e-8 (float64); a gradient through the IoU, a
+        # detached term or a wrong weight moves them by 1e-3 or more
+        gtol = {"rtol": 1e-4, "atol": 1e-5} if pred.dtype == torch.float32 else {"rtol": 1e-8, "atol": 1e-8}
+        assert_close(grad.double().cpu(), want, what=f"the gradient of {' + '.join(repr(k) for k in keys)} with "
+                     "respect to pred (the IoU target a constant: no gradient flows through it)", **gtol)
     return showing(lambda case: dict(zip(("pred", "target"), S.loss_inputs(case)), B=case["B"],
                                      lambdas=case.get("lambdas") or "defaults (5.0, 0.5)"))(same_as_reference)
 
@@ -308,38 +330,40 @@ _TWO_SLOTS = _loss_example({(0, 0): [0.1, 0.1, 0.2, 0.2, 0.7, 0.5, 0.5, 0.6, 0.6
                            {(0, 0): [0.5, 0.5, 0.6, 0.6, 1, 0, 0, 0, 0, 0, 1, 0]}, 2, 2, 2)
 # both slots identical: the lower one is responsible; and no slot overlapping: slot 0
 _TIED_SLOTS = _loss_example({(0, 0): [0.3, 0.3, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4, 0.4, 0.9, 0.5],
-                             (0, 1): [0.0, 0.0, 0.1, 0.1, 0.6, 1.0, 1.0, 0.1, 0.1, 0.3, 0.2]},
+                             (0, 1): [0.0, 0.0, 0.1, 0.1, 0.6, 0.9, 0.8, 0.2, 0.3, 0.3, 0.2]},
                             {(0, 0): [0.5, 0.5, 0.5, 0.5, 1, 0, 0, 0, 0, 0, 1], (0, 1): [0.5, 0.5, 0.3, 0.3, 1, 0, 0, 0, 0, 0, 1]},
                             2, 2, 1, (2.0, 0.25))
 
 
 @aspect(A, task="yolo_loss", points=2)
 def yolo_loss_coord(yolo_loss):
-    """yolo_loss's coord_xy and coord_wh: lambda_coord times the squared errors of the responsible slot's centre and sqrt sizes."""
+    """yolo_loss's coord_xy and coord_wh: lambda_coord times the squared errors of the responsible slot's centre and sqrt sizes, and their gradient."""
     yield check_property(
         "'coord_xy' and 'coord_wh' equal the float64 reference on one image: the responsible slot (highest "
-        "IoU, ties to the lower slot), lambda_coord (the default 5 and others), the square roots' errors",
+        "IoU, ties to the lower slot), lambda_coord (the default 5 and others), the square roots' errors; and "
+        "the gradient of their sum with respect to pred",
         S.loss_cases(), _term_property(yolo_loss, ("coord_xy", "coord_wh")), max_examples=40,
         examples=[_TWO_SLOTS, _TIED_SLOTS, dict(_TWO_SLOTS, lambdas=(1.0, 1.0), dtype="float32")])
 
 
 @aspect(A, task="yolo_loss", points=2)
 def yolo_loss_confidence(yolo_loss):
-    """yolo_loss's obj term (confidence vs the IoU, responsible slots) and noobj term (lambda_noobj, every other slot)."""
+    """yolo_loss's obj term (confidence vs the IoU, a constant, responsible slots) and noobj term (lambda_noobj, every other slot), and their gradient."""
     yield check_property(
         "'obj' and 'noobj' equal the float64 reference on one image: the responsible slot's confidence "
         "against its IoU with the truth, lambda_noobj times every other slot's squared confidence (empty "
-        "cells and the other slots of object cells)",
+        "cells and the other slots of object cells); and the gradient of their sum with respect to pred, with "
+        "no gradient through the IoU",
         S.loss_cases(), _term_property(yolo_loss, ("obj", "noobj")), max_examples=40,
         examples=[_TWO_SLOTS, _TIED_SLOTS, dict(_TIED_SLOTS, lambdas=None, dtype="float32")])
 
 
 @aspect(A, task="yolo_loss", points=1)
 def yolo_loss_class(yolo_loss):
-    """yolo_loss's class term: squared errors of the class probabilities, once per object cell."""
+    """yolo_loss's class term: squared errors of the class probabilities, once per object cell, and its gradient."""
     yield check_property(
         "'class' equals the float64 reference on one image: the squared error of every class probability, "
-        "once per object cell (not per slot), nothing for empty cells",
+        "once per object cell (not per slot), nothing for empty cells; and its gradient with respect to pred",
         S.loss_cases(), _term_property(yolo_loss, ("class",)), max_examples=30, examples=[_TWO_SLOTS, _TIED_SLOTS])
 
 
@@ -416,7 +440,17 @@ def postprocess_correct(postprocess):
                   dict(_decode_example(2, 1, 2, (100, 100), 0.1,
                                        {(0, 0): [0.9, 0.9, 0.6, 0.6, 0.9, 1.0, 0.0],
                                         (0, 1): [0.1, 0.9, 0.6, 0.6, 0.8, 0.0, 1.0],
-                                        (1, 0): [0.9, 0.2, 0.6, 0.6, 0.7, 1.0, 0.0]}), iou_threshold=0.5)])
+                                        (1, 0): [0.9, 0.2, 0.6, 0.6, 0.7, 1.0, 0.0]}), iou_threshold=0.5),
+                  # two 25 x 25 boxes 6.25 px apart: IoU exactly 0.6, not above iou_threshold 0.6: both kept
+                  dict(_decode_example(1, 2, 1, (100, 100), 0.1,
+                                       {(0, 0): [0.5, 0.5, 0.5, 0.5, 0.9, 0.5625, 0.5, 0.5, 0.5, 0.8, 1.0]}),
+                       iou_threshold=0.6),
+                  # equal scores: the earlier candidate (row-major, then slot) is kept and comes first
+                  dict(_decode_example(2, 2, 2, (100, 100), 0.1,
+                                       {(0, 1): [0.5, 0.5, 0.5, 0.5, 0.8, 0.9, 0.9, 0.5, 0.5, 0.5, 0.0, 1.0],
+                                        (1, 0): [0.5, 0.5, 0.6, 0.6, 0.4, 0.55, 0.5, 0.6, 0.6, 0.4, 1.0, 0.0],
+                                        (1, 1): [0.5, 0.5, 0.5, 0.5, 0.8, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]}),
+                       iou_threshold=0.5)])
 
 
 # ---------------------------------------------------------------- average_precision
@@ -448,6 +482,11 @@ _AP_EXAMPLES = [
     _ap_example([([[0, 0, 10, 10], [0, 0, 10, 10], [20, 0, 30, 10]], [0.9, 0.8, 0.7])], [[_SQ[0], _SQ[1]]], 0.5),
     # a detection between two truths at the same IoU takes the lower index; the next one the other
     _ap_example([([[5, 0, 25, 10], [20, 0, 30, 10]], [0.9, 0.8])], [[[0, 0, 20, 10], [10, 0, 30, 10]]], 0.3),
+    # the best ground truth of the second detection is taken: it takes the next best free one (IoU 0.74),
+    # a true positive (not a false positive, as in PASCAL VOC's devkit)
+    _ap_example([([[0, 0, 10, 10], [0.5, 0, 10.5, 10]], [0.9, 0.8])], [[[0, 0, 10, 10], [2, 0, 12, 10]]], 0.5),
+    _ap_example([([[2, 0, 12, 10], [1.5, 0, 11.5, 10], [1, 0, 11, 10]], [0.9, 0.8, 0.7])],
+                [[[0, 0, 10, 10], [2, 0, 12, 10], [40, 0, 50, 10]]], 0.6, "float32"),
     # equal scores in two images: the earlier image first
     _ap_example([([[0, 0, 10, 10]], [0.5]), ([[100, 0, 110, 10]], [0.5])], [[[0, 0, 10, 10]], []], 0.5),
     _ap_example([([[100, 0, 110, 10]], [0.5]), ([[0, 0, 10, 10]], [0.5])], [[], [[0, 0, 10, 10]]], 0.5),
@@ -570,6 +609,14 @@ _MAP_EXAMPLES = [
     # no truth anywhere: nan
     _map_example([{"boxes": [[0, 0, 10, 10]], "scores": [0.9], "labels": [0]}],
                  [{"boxes": [], "labels": []}]),
+    # IoUs exactly 0.6, 0.65, 0.7, 0.8, 0.85 and 0.9, one class each: each matches up to its own threshold
+    # (50 + 5 k) / 100 in float64, included (thresholds made as 0.5 + 0.05 k, by np.arange, np.linspace
+    # or in float32 differ from some of these by a rounding and move a match)
+    _map_example([{"boxes": [[20 * c, 0, 20 * c + 10, h] for c, h in enumerate((6, 6.5, 7, 8, 8.5, 9))],
+                   "scores": [0.9] * 6, "labels": [0, 1, 2, 3, 4, 5]}],
+                 [{"boxes": [[20 * c, 0, 20 * c + 10, 10] for c in range(6)], "labels": [0, 1, 2, 3, 4, 5]}]),
+    # no image at all: nan
+    _map_example([], []),
 ]
 
 
@@ -593,7 +640,9 @@ def mean_average_precision_correct(mean_average_precision):
         for k in ("map", "map_50", "map_75"):
             if k not in got:
                 raise CheckFailed(f"the dict mean_average_precision returns has no {k!r}")
-            _same_float(_number(got[k], repr(k)), expected[k], repr(k))
+            # a mean of at most 40 APs: a table of them kept in float32 rounds it by about 1e-8, while a
+            # class or threshold or detection in the wrong place moves it by 1e-4 or more
+            _same_float(_number(got[k], repr(k)), expected[k], repr(k), atol=1e-7)
 
     yield check_property(
         "'map' (AP@[.5:.95]), 'map_50' and 'map_75' equal the brute force over the classes present in the "

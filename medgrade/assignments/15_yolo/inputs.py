@@ -143,12 +143,20 @@ def slots_clear(pred: torch.Tensor, target: torch.Tensor, B: int) -> bool:
 
 # ---------------------------------------------------------------- detections and ground truths
 
-def _scene(g, dtype, n_gt_max=5, classes: int = 1, ties: bool = False, copies_max: int = 3):
+def _scene(g, dtype, n_gt_max=5, classes: int = 1, ties: bool = False, copies_max: int = 3,
+           crowd: bool = False):
     """One image: ground truths (boxes, labels) and detections (boxes, scores, labels) made of
-    jittered copies of them (duplicates included) and false alarms."""
+    jittered copies of them (duplicates included) and false alarms. ``crowd``: about half of the
+    ground truths are the previous one shifted by a few pixels, so that a detection often overlaps
+    two of them (the second detection of a pair then takes the other one, if free and close enough)."""
     m = int(torch.randint(0, n_gt_max + 1, (1,), generator=g))
     xy = _u(g, m, 2) * 80
     gt = torch.cat([xy, xy + 4 + _u(g, m, 2) * 30], 1)
+    if crowd:
+        for k in range(1, m):
+            if float(_u(g, 1)) < 0.5:
+                shift = (1 + 3 * _u(g, 2)) * torch.where(_u(g, 2) < 0.5, -1.0, 1.0).double()
+                gt[k] = gt[k - 1] + torch.cat([shift, shift])
     gl = torch.randint(0, classes, (m,), generator=g)
     boxes, labels = [], []
     for k in range(m):
@@ -171,7 +179,8 @@ def _scene(g, dtype, n_gt_max=5, classes: int = 1, ties: bool = False, copies_ma
 @st.composite
 def ap_cases(draw):
     return {"images": draw(st.integers(1, 4)), "iou_threshold": draw(st.sampled_from([0.5, 0.5, 0.75, 0.3, 0.9])),
-            "dtype": draw(st.sampled_from(NORM_DTYPES)), "seed": draw(seeds), "ties": draw(st.booleans())}
+            "dtype": draw(st.sampled_from(NORM_DTYPES)), "seed": draw(seeds), "ties": draw(st.booleans()),
+            "crowd": draw(st.booleans())}
 
 
 def ap_inputs(case):
@@ -184,7 +193,7 @@ def ap_inputs(case):
     g = _gen(case["seed"])
     dets, gts = [], []
     for _ in range(case["images"]):
-        gt, _, det, scores, _ = _scene(g, norm_dtype(case["dtype"]), ties=case["ties"])
+        gt, _, det, scores, _ = _scene(g, norm_dtype(case["dtype"]), ties=case["ties"], crowd=case.get("crowd", False))
         dets.append((det, scores))
         gts.append(gt)
     return dets, gts

@@ -278,5 +278,64 @@ MUTANTS = [
            breaks=(), keeps=(MAP,), why="honest: the mean over classes per threshold, then over thresholds"),
 ]
 
+# ---- audit
+_OWN_NMS = """    boxes, scores, labels = decode_predictions(pred, S, B, C, image_size, conf_threshold)
+    order = torch.sort(scores, descending=True, stable=True).indices
+    iou = torchvision.ops.box_iou(boxes[order], boxes[order])
+    same = labels[order][:, None] == labels[order][None, :]
+    alive = torch.ones(len(order), dtype=torch.bool)
+    for a in range(len(order)):
+        if alive[a]:
+            beaten = (iou[a] > iou_threshold) & same[a]
+            beaten[:a + 1] = False
+            alive &= ~beaten
+    keep = order[alive]
+    return boxes[keep], scores[keep], labels[keep]
+"""
+_BATCHED_NMS = """    boxes, scores, labels = decode_predictions(pred, S, B, C, image_size, conf_threshold)
+    keep = torchvision.ops.batched_nms(boxes, scores, labels, iou_threshold)
+    return boxes[keep], scores[keep], labels[keep]
+"""
+
+MUTANTS += [
+    Mutant("yolo_loss_iou_target_not_detached", "yolo_loss",
+           (("iou = (inter / union).detach()", "iou = inter / union"),),
+           breaks=(CONF,), keeps=(COORD, CLS, BATCH),
+           why="the obj term's target, the IoU, left in the graph: right values, a gradient on the boxes too"),
+    Mutant("yolo_loss_terms_detached", "yolo_loss",
+           (("    total = coord_xy + coord_wh + obj + noobj + cls\n",
+             "    coord_xy, coord_wh, obj, noobj, cls = (v.detach() for v in (coord_xy, coord_wh, obj, noobj, cls))\n"
+             "    total = coord_xy + coord_wh + obj + noobj + cls\n"),),
+           breaks=(COORD, CONF, CLS), keeps=(BATCH,), why="right values, cut off from autograd: nothing to train"),
+    Mutant("yolo_loss_ties_to_the_last_slot", "yolo_loss",
+           (("best = iou.argmax(dim=-1)", "best = B - 1 - iou.flip(-1).argmax(dim=-1)"),),
+           breaks=(COORD, CONF), why="two slots at the same IoU (none overlapping the truth): the higher one"),
+    Mutant("yolo_loss_iou_with_epsilon", "yolo_loss",
+           (("iou = (inter / union).detach()", "iou = (inter / (union + 1e-12)).detach()"),),
+           breaks=(), keeps=(COORD, CONF), why="honest: an epsilon in the IoU's denominator"),
+    Mutant("postprocess_nms_inclusive", "postprocess", ((_BATCHED_NMS, _OWN_NMS.replace(
+        "iou[a] > iou_threshold", "iou[a] >= iou_threshold")),),
+           breaks=(POST,), why="its own NMS suppresses a box whose IoU equals iou_threshold"),
+    Mutant("postprocess_ties_to_the_later_candidate", "postprocess", ((_BATCHED_NMS, _OWN_NMS.replace(
+        "torch.sort(scores, descending=True, stable=True).indices",
+        "len(scores) - 1 - torch.sort(scores.flip(0), descending=True, stable=True).indices")),),
+           breaks=(POST,), why="equal scores: the later candidate first, so it suppresses the earlier one"),
+    Mutant("postprocess_own_nms", "postprocess", ((_BATCHED_NMS, _OWN_NMS),),
+           breaks=(), keeps=(POST,), why="honest: its own class-aware NMS, a stable sort by score"),
+    Mutant("average_precision_taken_best_is_a_false_positive", "average_precision",
+           (("free = iou[d].masked_fill(taken, -1.0)\n            best = int(free.argmax())\n"
+             "            if free[best] >= iou_threshold:",
+             "free = iou[d]\n            best = int(free.argmax())\n"
+             "            if free[best] >= iou_threshold and not taken[best]:"),),
+           breaks=(AP,), why="PASCAL VOC's devkit: when the best ground truth is taken the detection is a false "
+                             "positive, where the contract takes the next best free one"),
+    Mutant("mean_average_precision_thresholds_by_steps", "mean_average_precision",
+           (("thresholds = [(50 + 5 * k) / 100 for k in range(10)]", "thresholds = [0.5 + 0.05 * k for k in range(10)]"),),
+           breaks=(MAP,), why="0.5 + 0.05 * 7 is 0.8500000000000001: an IoU of exactly 0.85 no longer matches"),
+    Mutant("mean_average_precision_float32_table", "mean_average_precision",
+           (("dtype=torch.float64)", "dtype=torch.float32)"),),
+           breaks=(), keeps=(MAP,), why="honest: the table of APs in float32, its mean rounded by about 1e-8"),
+]
+
 # the mistakes of the demo's buggy student: each costs one aspect and leaves the rest
 DEMO = ("decode_predictions_confidence_as_score", "average_precision_eleven_points")

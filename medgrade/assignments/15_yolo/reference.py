@@ -124,6 +124,30 @@ def yolo_loss(pred, target, B, lambda_coord=5.0, lambda_noobj=0.5) -> dict:
     return out
 
 
+
+def yolo_loss_gradient(pred, target, B, lambda_coord=5.0, lambda_noobj=0.5) -> dict:
+    """The gradient of each term with respect to pred, (N, S, S, 5B + C) in float64, one cell and one
+    slot at a time: 2 * weight * error / N on the entries a term squares, the IoU a constant."""
+    p, t = pred.detach().double().cpu(), target.detach().double().cpu()
+    N, S = p.shape[0], p.shape[1]
+    chosen = responsible_slots(pred, target, B)
+    grads = {k: torch.zeros_like(p) for k in ("coord_xy", "coord_wh", "obj", "noobj", "class")}
+    for n in range(N):
+        for i in range(S):
+            for j in range(S):
+                cell = chosen.get((n, i, j))
+                for b in range(B):
+                    at = 5 * b
+                    if cell is not None and cell[0] == b:
+                        for e, key in ((0, "coord_xy"), (1, "coord_xy"), (2, "coord_wh"), (3, "coord_wh")):
+                            grads[key][n, i, j, at + e] = 2 * lambda_coord * (p[n, i, j, at + e] - t[n, i, j, e]) / N
+                        grads["obj"][n, i, j, at + 4] = 2 * (p[n, i, j, at + 4] - cell[1][b]) / N
+                    else:
+                        grads["noobj"][n, i, j, at + 4] = 2 * lambda_noobj * p[n, i, j, at + 4] / N
+                if cell is not None:
+                    grads["class"][n, i, j, 5 * B:] = 2 * (p[n, i, j, 5 * B:] - t[n, i, j, 5 * B:]) / N
+    return grads
+
 # ---------------------------------------------------------------- average precision, brute force
 
 RECALL_LEVELS = [k / 100 for k in range(101)]
