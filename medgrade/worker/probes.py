@@ -689,7 +689,7 @@ def call_watched(fn, *args, **kwargs):
 # ---------------------------------------------------------------- 17_tracking: solvers refused, objects kept here
 # The assignment task is the Hungarian algorithm: SciPy's linear_sum_assignment (a compiled
 # function a cell may have bound to a name before the call, which no tripwire on a module
-# reaches), SciPy's sparse matching and NetworkX's matchings are refused by watching every call
+# reaches), SciPy's sparse matching, its linear-programming solvers and NetworkX's matchings are refused by watching every call
 # made during the student's (a profile hook sees compiled functions however they were reached);
 # the packages that exist only to solve assignments cannot be imported fresh during the call.
 # The Kalman filter and the tracker are classes: they are built and driven here, and only their
@@ -713,6 +713,13 @@ def _solvers() -> tuple[set, set]:
                 compiled.add(getattr(_graph, name))
     except ImportError:
         pass
+    # a linear program solves an assignment exactly (its matrix is totally unimodular): SciPy's LP and
+    # MILP front ends are solvers too
+    for name in ("linprog", "milp"):
+        value = getattr(_sys.modules.get("scipy.optimize"), name, None)
+        value = getattr(value, "__wrapped__", value)
+        if hasattr(value, "__code__"):
+            code.add(value.__code__)
     for name, module in list(_sys.modules.items()):
         if module is None or not (name == "networkx.algorithms" or name.startswith("networkx.algorithms.")):
             continue

@@ -20,6 +20,22 @@ _LSA_ASSIGN = """    rows, cols = cost.shape
         pairs = sorted((int(i), int(j)) for i, j in zip(r, k) if ok[i, j])
 """
 
+_LINPROG_ASSIGN = """    rows, cols = cost.shape
+    from scipy.optimize import linprog
+    c = cost.detach().double().cpu().numpy()
+    ok = (c <= max_cost) & (c < math.inf)
+    pairs = []
+    if c.size and ok.any():
+        idx = np.argwhere(ok)
+        w = c[ok]
+        big = 1.0 + 2.0 * min(rows, cols) * (np.abs(w).max() + 1.0)
+        a = np.zeros((rows + cols, len(idx)))
+        for k, (i, j) in enumerate(idx):
+            a[i, k] = a[rows + j, k] = 1.0
+        res = linprog(w - big, A_ub=a, b_ub=np.ones(rows + cols), bounds=(0, 1), method="highs")
+        pairs = sorted((int(i), int(j)) for (i, j), v in zip(idx, res.x) if v > 0.5)
+"""
+
 _GREEDY_ASSIGN = """    rows, cols = cost.shape
     values = cost.detach().double().cpu().tolist()
     candidates = sorted((v, i, j) for i, row in enumerate(values) for j, v in enumerate(row)
@@ -82,6 +98,9 @@ MUTANTS = [
     Mutant("assign_scipy", "assign",
            ((_ASSIGN_BLOCK, _LSA_ASSIGN),),
            breaks=(OPTIMAL, FORM), why="calls scipy.optimize.linear_sum_assignment: refused"),
+    Mutant("assign_linprog", "assign",
+           ((_ASSIGN_BLOCK, _LINPROG_ASSIGN),),
+           breaks=(OPTIMAL, FORM), why="solves the assignment as a linear program with scipy.optimize.linprog: refused"),
     Mutant("assign_unsorted", "assign",
            (("        pairs = sorted((i, j) for i, j in pairs if allowed[i][j])",
              "        pairs = sorted(((i, j) for i, j in pairs if allowed[i][j]), key=lambda p: p[1])"),),
