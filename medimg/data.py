@@ -353,8 +353,9 @@ def chest_xray(size: int = 224, n_findings: int = 3, seed: int = 0, mm_per_pixel
         r = diameter_mm / mm_per_pixel / 2
         for _ in range(50):                                               # a centre inside a lung
             cx, cy = rng.uniform(0.15, 0.85) * size, rng.uniform(0.2, 0.8) * size
-            if lungs[int(cy), int(cx)] and all(abs(cx - (b[0] + b[2]) / 2) > r + 4 or abs(cy - (b[1] + b[3]) / 2) > r + 4
-                                                for b in boxes):
+            if lungs[int(cy), int(cx)] and all(abs(cx - (b[0] + b[2]) / 2) > r + 4
+                                               or abs(cy - (b[1] + b[3]) / 2) > r + 4
+                                               for b in boxes):
                 break
         d = np.sqrt((xx * size - cx) ** 2 + (yy * size - cy) ** 2) / r
         img = img + 0.3 * np.clip(1.2 - d ** 2, 0, 1) ** 0.7

@@ -689,8 +689,9 @@ def call_watched(fn, *args, **kwargs):
 # ---------------------------------------------------------------- 17_tracking: solvers refused, objects kept here
 # The assignment task is the Hungarian algorithm: SciPy's linear_sum_assignment (a compiled
 # function a cell may have bound to a name before the call, which no tripwire on a module
-# reaches), SciPy's sparse matching, its linear-programming solvers and NetworkX's matchings are refused by watching every call
-# made during the student's (a profile hook sees compiled functions however they were reached);
+# reaches), SciPy's sparse matching, its linear-programming solvers and NetworkX's matchings
+# are refused by watching every call made during the student's (a profile hook sees compiled
+# functions however they were reached);
 # the packages that exist only to solve assignments cannot be imported fresh during the call.
 # The Kalman filter and the tracker are classes: they are built and driven here, and only their
 # plain results go back.

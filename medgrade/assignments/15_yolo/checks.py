@@ -26,9 +26,8 @@ import torchvision
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from medgrade.common.tensors import norm_dtype, seeds
 from medgrade.failures import CheckFailed, assert_close, describe, expect_tensor, modified_in_place
-from medgrade.properties import around, call, check_once, check_property, showing
+from medgrade.properties import around, call, check_property, showing
 from medgrade.registry import aspect
 from medgrade.timing import SpeedCase, measure_ratio
 from medgrade.worker import probes
@@ -128,13 +127,14 @@ _BORDER_EXAMPLES = [
 
 @aspect(A, task="encode_targets", points=3)
 def encode_targets_correct(encode_targets):
-    """encode_targets builds the S x S x (B*5 + C) grid: the owner cell, offsets in the cell, sqrt of the relative size, slot 0, one-hot class."""
+    """encode_targets builds the S x S x (B*5 + C) grid: owner cell, offsets, sqrt of relative sizes, one-hot class."""
     yield check_property(
         "equals the float64 grid built box by box (float32 and float64, square and non-square images, "
         "S, B and C varied, no boxes included); boxes and labels unchanged",
         S.encode_cases(shared=None), _show_encode(lambda case: _run_encode(encode_targets, case)),
         max_examples=50,
-        examples=[_exact([], [], 7, 2, 20, (448, 448)), _exact([], [], 3, 1, 1, (90, 60), "float32")] + _BORDER_EXAMPLES)
+        examples=[_exact([], [], 7, 2, 20, (448, 448)), _exact([], [], 3, 1, 1, (90, 60), "float32")]
+        + _BORDER_EXAMPLES)
 
 
 @aspect(A, task="encode_targets", points=1)
@@ -199,7 +199,7 @@ _DECODE_EXAMPLES = [
 
 @aspect(A, task="decode_predictions", points=3)
 def decode_predictions_correct(decode_predictions):
-    """decode_predictions gives every cell's and slot's box in pixels, conf * max class prob, the argmax class, score > threshold, row-major."""
+    """decode_predictions: every slot's box in pixels, score conf * max class prob, argmax class, row-major."""
     yield check_property(
         "equals the float64 decode of every cell and slot: boxes in pixels, class-specific scores, labels "
         "(the first maximum), the candidates above conf_threshold in row-major order; pred unchanged",
@@ -249,7 +249,7 @@ def _speed_check(args, got, expected):
 
 @aspect(A, task="decode_predictions", points=1, kind="speed", requires=("decode_predictions_correct",))
 def decode_predictions_speed(decode_predictions):
-    """decode_predictions on a 13 x 13 grid with B = 5, C = 20 runs within a small factor of the course's vectorized decode (no loop over cells)."""
+    """decode_predictions (13 x 13 grid, B = 5, C = 20) runs within a small factor of the course's vectorized decode."""
     yield measure_ratio(SpeedCase(
         "decoding a 13 x 13 x (5 * 5 + 20) grid, vs the course's vectorized decode",
         student=decode_predictions, reference=probes.yolo_decode, make_inputs=_speed_inputs,
@@ -331,13 +331,14 @@ _TWO_SLOTS = _loss_example({(0, 0): [0.1, 0.1, 0.2, 0.2, 0.7, 0.5, 0.5, 0.6, 0.6
 # both slots identical: the lower one is responsible; and no slot overlapping: slot 0
 _TIED_SLOTS = _loss_example({(0, 0): [0.3, 0.3, 0.4, 0.4, 0.2, 0.3, 0.3, 0.4, 0.4, 0.9, 0.5],
                              (0, 1): [0.0, 0.0, 0.1, 0.1, 0.6, 0.9, 0.8, 0.2, 0.3, 0.3, 0.2]},
-                            {(0, 0): [0.5, 0.5, 0.5, 0.5, 1, 0, 0, 0, 0, 0, 1], (0, 1): [0.5, 0.5, 0.3, 0.3, 1, 0, 0, 0, 0, 0, 1]},
+                            {(0, 0): [0.5, 0.5, 0.5, 0.5, 1, 0, 0, 0, 0, 0, 1],
+                             (0, 1): [0.5, 0.5, 0.3, 0.3, 1, 0, 0, 0, 0, 0, 1]},
                             2, 2, 1, (2.0, 0.25))
 
 
 @aspect(A, task="yolo_loss", points=2)
 def yolo_loss_coord(yolo_loss):
-    """yolo_loss's coord_xy and coord_wh: lambda_coord times the squared errors of the responsible slot's centre and sqrt sizes, and their gradient."""
+    """yolo_loss's coord_xy and coord_wh: lambda_coord x the responsible slot's squared errors, and their gradient."""
     yield check_property(
         "'coord_xy' and 'coord_wh' equal the float64 reference on one image: the responsible slot (highest "
         "IoU, ties to the lower slot), lambda_coord (the default 5 and others), the square roots' errors; and "
@@ -348,7 +349,7 @@ def yolo_loss_coord(yolo_loss):
 
 @aspect(A, task="yolo_loss", points=2)
 def yolo_loss_confidence(yolo_loss):
-    """yolo_loss's obj term (confidence vs the IoU, a constant, responsible slots) and noobj term (lambda_noobj, every other slot), and their gradient."""
+    """yolo_loss's obj term (confidence vs the IoU, a constant) and noobj term (other slots), and their gradient."""
     yield check_property(
         "'obj' and 'noobj' equal the float64 reference on one image: the responsible slot's confidence "
         "against its IoU with the truth, lambda_noobj times every other slot's squared confidence (empty "
@@ -385,7 +386,6 @@ def yolo_loss_batch(yolo_loss):
         for n in range(case["N"]):
             one = dict(case, pred=pred[n:n + 1].tolist(), target=target[n:n + 1].tolist())
             singles.append(_loss_call(yolo_loss, one)[3])
-        expected = R.yolo_loss(pred, target, case["B"], *lambdas)
         tol = {"rtol": 1e-4, "atol": 1e-6} if pred.dtype == torch.float32 else {"rtol": 1e-9, "atol": 1e-12}
         for k in _KEYS:
             mean = sum(float(s[k]) for s in singles) / len(singles)
@@ -527,7 +527,7 @@ def average_precision_correct(average_precision):
 
 @aspect(A, task="average_precision", points=2)
 def average_precision_properties(average_precision):
-    """average_precision: 1 for perfect detections, unchanged by monotone score maps, lowered by duplicates, in [0, 1]."""
+    """average_precision: 1 for perfect detections, unchanged by monotone score maps, lowered by duplicates."""
 
     def perfect(case):
         dets, gts = S.ap_inputs(case)
@@ -560,7 +560,8 @@ def average_precision_properties(average_precision):
         assume(sum(len(g) for g in gts) > 0)
         doubled = []
         for k, g in enumerate(gts):
-            scores = (torch.randperm(len(g), generator=torch.Generator().manual_seed(case.get("seed", 0) + k)).double() + 1) / (len(g) + 1)
+            order = torch.randperm(len(g), generator=torch.Generator().manual_seed(case.get("seed", 0) + k))
+            scores = (order.double() + 1) / (len(g) + 1)
             boxes = torch.cat([g, g]).reshape(2, len(g), 4).transpose(0, 1).reshape(-1, 4)
             both = torch.stack([scores, scores - 0.5 / (len(g) + 1)], 1).reshape(-1)
             doubled.append((boxes, both.to(g.dtype)))
@@ -622,7 +623,7 @@ _MAP_EXAMPLES = [
 
 @aspect(A, task="mean_average_precision", points=2)
 def mean_average_precision_correct(mean_average_precision):
-    """mean_average_precision: map (classes x thresholds 0.50:0.95), map_50, map_75 equal a brute force; classes without truth ignored."""
+    """mean_average_precision: map (IoU 0.50:0.95), map_50, map_75 equal a brute force, absent classes skipped."""
 
     def same_as_brute_force(case):
         preds, targets = S.map_inputs(case)

@@ -253,7 +253,8 @@ def compare_with_torchmetrics(cases: int = 60, seed: int = 0) -> float:
             b = torch.stack([torch.minimum(b[:, 0], b[:, 2] - 1), torch.minimum(b[:, 1], b[:, 3] - 1),
                              b[:, 2], b[:, 3]], 1) if len(b) else b
             scores = torch.rand(len(b), generator=g, dtype=torch.float64)
-            preds.append({"boxes": b.float(), "scores": scores.float(), "labels": torch.tensor(labels, dtype=torch.int64)})
+            preds.append({"boxes": b.float(), "scores": scores.float(),
+                          "labels": torch.tensor(labels, dtype=torch.int64)})
             targets.append({"boxes": gt.float(), "labels": gl})
         near = [abs(_iou(a, t) - th) < 1e-4 for p, tg in zip(preds, targets) for a in _rows(p["boxes"])
                 for t in _rows(tg["boxes"]) for th in thresholds]
