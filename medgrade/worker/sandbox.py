@@ -297,7 +297,8 @@ def confine(writable: list[str], cgroup: str | None = None, memory: int = MEMORY
     held.append("file size")
     try:
         mapped = _status_kb("VmData") << 10
-        cap = mapped + memory
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        cap = mapped + memory if hard == resource.RLIM_INFINITY else min(mapped + memory, hard)
         resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
         held.append("memory")
     except (OSError, ValueError):
