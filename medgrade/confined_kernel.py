@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import typing as t
 
 from jupyter_client import AsyncKernelManager
@@ -79,7 +78,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: t.Any):
         cmd, kw = await super()._async_pre_start_kernel(**kw)
         folder = os.path.abspath(kw.get("cwd") or os.getcwd())
-        self._sandbox_home = tempfile.mkdtemp(prefix="medgrade-kernel-")
+        self._sandbox_home = sandbox.new_home("kernel")
         self._sandbox_cgroup = sandbox.new_cgroup()
         self._sandbox_writable = [folder, self._sandbox_home]
         prefix = [sys.executable, "-m", "medgrade.worker.sandbox", "--write", folder, "--write", self._sandbox_home]

@@ -34,7 +34,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import weakref
@@ -305,7 +304,7 @@ class Process:
     """One worker process: start, request with a deadline, kill with all it started."""
 
     def __init__(self, refused: tuple[str, ...] = ()):
-        self.home = tempfile.mkdtemp(prefix="medgrade-worker-")
+        self.home = sandbox.new_home("worker")
         self.cgroup = sandbox.new_cgroup()
         parent, child = multiprocessing.Pipe(duplex=True)
         from medgrade.worker.server import serve

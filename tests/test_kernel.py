@@ -1,6 +1,10 @@
 """The confined kernel nbgrader runs a submission in (medgrade/kernel.py)."""
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -111,3 +115,19 @@ def test_worker_zygotes_are_forked_from_the_kernel_zygote_and_outlive_its_death(
         for pid in (*zygotes, kernel_zygote):
             os.kill(pid, signal.SIGKILL)
         time.sleep(0.5)
+
+
+def test_a_killed_owner_leaves_no_private_folder_behind(tmp_path, monkeypatch):
+    """A worker's or kernel's private folder is named after the process that owns it; one whose
+    owner was killed before it could remove it goes when the next one is made."""
+    monkeypatch.setattr(sandbox.tempfile, "gettempdir", lambda: str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    stale = tmp_path / f"medgrade-worker-{gone.pid}-abc"
+    live = tmp_path / f"medgrade-worker-{os.getpid()}-def"
+    other = tmp_path / "medgrade-worker-notapid"
+    for folder in (stale, live, other):
+        (folder / ".cache").mkdir(parents=True)
+    made = Path(sandbox.new_home("worker"))
+    assert made.parent == tmp_path and made.name.startswith(f"medgrade-worker-{os.getpid()}-")
+    assert not stale.exists() and live.exists() and other.exists()

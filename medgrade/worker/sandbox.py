@@ -29,11 +29,14 @@ then runs CMD: the course's kernel manager starts notebook kernels this way.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import resource
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -213,6 +216,32 @@ def _restrict_writes(writable: list[str]) -> bool:
                                      for p in writable])
 
 
+def new_home(kind: str) -> str:
+    """A private folder for a confined process (its home, its temporary files), named after the
+    process that owns it (``medgrade-<kind>-<pid>-...``). The owner removes it when the process
+    ends; an owner killed before that cannot, so each new folder first removes those whose owner
+    is gone."""
+    root = tempfile.gettempdir()
+    prefix = f"medgrade-{kind}-"
+    for entry in os.scandir(root):
+        owner = entry.name[len(prefix):].split("-", 1)[0] if entry.name.startswith(prefix) else ""
+        if owner.isdigit() and not _alive(int(owner)):
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_uid == os.getuid():
+                    shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=root)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def private_home(home: str) -> dict[str, str]:
     """Environment variables that point what a confined process writes for itself (IPython's
     profile, Matplotlib's and other caches, temporary files) into ``home``, a folder it may
@@ -268,7 +297,8 @@ def confine(writable: list[str], cgroup: str | None = None, memory: int = MEMORY
     held.append("file size")
     try:
         mapped = _status_kb("VmData") << 10
-        cap = mapped + memory
+        hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+        cap = mapped + memory if hard == resource.RLIM_INFINITY else min(mapped + memory, hard)
         resource.setrlimit(resource.RLIMIT_DATA, (cap, cap))
         held.append("memory")
     except (OSError, ValueError):
