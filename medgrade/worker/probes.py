@@ -446,14 +446,25 @@ class _Refused(RuntimeError):
 
 
 class _NoFreshImport(_abc.MetaPathFinder):
-    def __init__(self, tripped: list):
-        self.tripped = tripped
+    """On ``sys.meta_path`` for a call: importing one of ``packages`` (or a submodule) that is not
+    loaded yet fails, and is recorded in ``tripped``."""
+
+    def __init__(self, tripped: list, packages: tuple[str, ...] = _REFUSED_PACKAGES):
+        self.tripped, self.packages = tripped, packages
 
     def find_spec(self, name, path=None, target=None):
-        if any(name == p or name.startswith(p + ".") for p in _REFUSED_PACKAGES):
+        if any(name == p or name.startswith(p + ".") for p in self.packages):
             self.tripped.append(name)
             raise ImportError(f"{name} may not be used in this exercise")
         return None
+
+
+def _restore(saved: list, finder) -> None:
+    """Undo a call's tripwires ((owner, attribute, original), last set first) and its import finder."""
+    for owner, attr, original in reversed(saved):
+        setattr(owner, attr, original)
+    if finder in _sys.meta_path:
+        _sys.meta_path.remove(finder)
 
 
 def _tripwire(label: str, tripped: list):
@@ -522,10 +533,7 @@ def without_segmentation_libraries(fn, *args, **kwargs):
             setattr(owner, attr, value)
         value = fn(*args, **kwargs)
     finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
-        if finder in _sys.meta_path:
-            _sys.meta_path.remove(finder)
+        _restore(saved, finder)
     if tripped:
         raise _Refused(f"your function used {tripped[0]}: this exercise asks you to write it yourself "
                        "(torch, NumPy, SciPy's distance transforms, morphology and cKDTree are fine)")
@@ -733,17 +741,6 @@ def _solvers() -> tuple[set, set]:
     return compiled, code
 
 
-class _NoSolverImport(_abc.MetaPathFinder):
-    def __init__(self, tripped: list):
-        self.tripped = tripped
-
-    def find_spec(self, name, path=None, target=None):
-        if any(name == p or name.startswith(p + ".") for p in _SOLVER_PACKAGES):
-            self.tripped.append(name)
-            raise ImportError(f"{name} may not be used in this exercise")
-        return None
-
-
 def _cython_solvers() -> list:
     """SciPy's sparse matchings are Cython functions, which no profile event reports: they are
     replaced, for the call, by tripwires wherever a name binds them (their modules, and the globals
@@ -791,7 +788,7 @@ def without_assignment_solvers(fn, *args, **kwargs):
             tripped.append(f"networkx {frame.f_code.co_name}")
             raise _Refused(f"{frame.f_code.co_name} may not be used in this exercise")
 
-    finder = _NoSolverImport(tripped)
+    finder = _NoFreshImport(tripped, _SOLVER_PACKAGES)
     _sys.meta_path.insert(0, finder)
     swapped = _swap_cython_solvers(fn, tripped)
     previous = _sys.getprofile()
@@ -844,17 +841,6 @@ def run_tracker(Tracker, settings: dict, frames: list):
 _MAP_PACKAGES = ("torchmetrics", "pycocotools", "faster_coco_eval")
 
 
-class _NoMapImport(_abc.MetaPathFinder):
-    def __init__(self, tripped: list):
-        self.tripped = tripped
-
-    def find_spec(self, name, path=None, target=None):
-        if any(name == p or name.startswith(p + ".") for p in _MAP_PACKAGES):
-            self.tripped.append(name)
-            raise ImportError(f"{name} may not be used in this exercise")
-        return None
-
-
 def _map_tripwires(tripped: list) -> list:
     """(owner, attribute, original) for every tripwire set in the loaded detection metrics."""
     saved = []
@@ -889,17 +875,14 @@ def without_map_libraries(fn, *args, **kwargs):
     """``fn(*args, **kwargs)`` with torchmetrics' and pycocotools' mean average precision refused;
     raises after the call when anything was reached, whatever the function did with the exception."""
     tripped: list = []
-    finder = _NoMapImport(tripped)
+    finder = _NoFreshImport(tripped, _MAP_PACKAGES)
     _sys.meta_path.insert(0, finder)
     saved = []
     try:
         saved = _map_tripwires(tripped)
         value = fn(*args, **kwargs)
     finally:
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
-        if finder in _sys.meta_path:
-            _sys.meta_path.remove(finder)
+        _restore(saved, finder)
     if tripped:
         raise _Refused(f"your function used {tripped[0]}: this exercise asks you to compute the average "
                        "precision yourself (torch and torchvision.ops.box_iou are fine)")
